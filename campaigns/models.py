@@ -1,0 +1,1 @@
+"""Campaigns, waves, variants and segments arrive with the campaigns issue (#4)."""

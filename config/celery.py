@@ -1,0 +1,25 @@
+"""The Celery app: JSON only, late acks, time limits, `priority` and `bulk` queues."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("amani")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# Replies and confirmations go through `priority`; campaign fan-out and dispatch through `bulk`,
+# so a large wave never delays a STOP confirmation.
+app.conf.task_queues = (Queue("priority"), Queue("bulk"))
+app.conf.task_routes = {"campaigns.tasks.*": {"queue": "bulk"}}
+app.conf.beat_schedule = {
+    "record-beat-heartbeat": {
+        "task": "outreach.tasks.record_heartbeat",
+        "schedule": crontab(),  # every minute
+        "args": ("beat",),
+        "options": {"expires": 55},
+    },
+}
+app.autodiscover_tasks()

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from outreach import health
+
+handler400 = "outreach.api.errors.bad_request"
+handler403 = "outreach.api.errors.permission_denied"
+handler404 = "outreach.api.errors.page_not_found"
+handler500 = "outreach.api.errors.server_error"
+
+admin.site.site_header = "Amani console"
+admin.site.site_title = "Amani"
+admin.site.index_title = "Organizations, audiences and campaigns"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/", include("outreach.api.urls")),
+]

@@ -1,0 +1,103 @@
+"""Input and output shapes of the organization endpoints; no business rules here."""
+
+from rest_framework import serializers
+
+from outreach.models import Membership, Organization, Role
+from outreach.validators import (
+    validate_country_code,
+    validate_language_code,
+    validate_language_codes,
+    validate_timezone,
+)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "country",
+            "timezone",
+            "default_language",
+            "languages",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OrganizationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    country = serializers.CharField(
+        max_length=2, required=False, validators=[validate_country_code]
+    )
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    default_language = serializers.CharField(
+        max_length=3, required=False, validators=[validate_language_code]
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=3),
+        required=False,
+        validators=[validate_language_codes],
+    )
+
+
+class MembershipOfUserSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["organization", "organization_name", "role"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    memberships = MembershipOfUserSerializer(many=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "email", "first_name", "last_name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(required=False, default="")
+    first_name = serializers.CharField(max_length=150, required=False, default="")
+    last_name = serializers.CharField(max_length=150, required=False, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        style={"input_type": "password"},
+        help_text="Optional: lets the member log in to the console. Without one, API token only.",
+    )
+
+
+class NewMemberSerializer(MemberSerializer):
+    api_token = serializers.CharField(read_only=True, help_text="Shown once; keep it safe.")
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "api_token"]
+        read_only_fields = fields
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)

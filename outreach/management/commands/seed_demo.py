@@ -1,0 +1,60 @@
+import secrets
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from outreach.models import Organization, Role, User
+from outreach.services.organizations import member_add, organization_create
+
+DEMO_ORGANIZATION = "Amani Demo"
+DEMO_MEMBERS = [
+    ("demo-admin", Role.ADMIN),
+    ("demo-manager", Role.MANAGER),
+    ("demo-reviewer", Role.REVIEWER),
+    ("demo-funder", Role.FUNDER),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed the demo organization with an admin, a manager, a reviewer and a funder, "
+        "give each a fresh password, and print their logins. Safe to run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = Organization.objects.filter(name=DEMO_ORGANIZATION).first()
+        if organization is None:
+            organization = organization_create(
+                name=DEMO_ORGANIZATION,
+                admin_username=DEMO_MEMBERS[0][0],
+                admin_email="admin@demo.amani.invalid",
+                languages=["en", "sw"],
+            ).membership.organization
+        logins = []
+        for username, role in DEMO_MEMBERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                new_member = member_add(organization=organization, username=username, role=role)
+                user = new_member.membership.user
+            # A fresh random password on every run: the demo never ships a known password.
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            token, _ = Token.objects.get_or_create(user=user)
+            logins.append((username, role, password, token.key))
+
+        base_url = options["base_url"]
+        self.stdout.write(f"\nDemo organization '{organization.name}' is ready.")
+        self.stdout.write(f"  API docs:  {base_url}/api/docs/  (Authorize: 'Token <key>')")
+        self.stdout.write(f"  Console:   {base_url}/admin/  (the funder has no console login)")
+        self.stdout.write(f"  Health:    {base_url}/healthz and {base_url}/readyz\n")
+        self.stdout.write(f"  {'username':<15} {'role':<9} {'password':<14} api token")
+        for username, role, password, token in logins:
+            self.stdout.write(f"  {username:<15} {role:<9} {password:<14} {token}")
+        self.stdout.write("")
