@@ -3,9 +3,10 @@
 import logging
 import re
 
-# A run of 7+ digits, optionally after "+" and with the usual separators: what a phone number
-# looks like in free text. Over-masking an order number is an acceptable price.
-_PHONE_LIKE = re.compile(r"(?<![\w])(\+?)(\d[\d \-().]{5,}\d)(?![\w])")
+# What a phone number looks like in free text: digits with spaces, hyphens or brackets between,
+# not glued to letters or hyphens (ids, UUIDs). Over-masking a long number is an acceptable price.
+_PHONE_LIKE = re.compile(r"(?<![\w\-])(\+?)(\(?\d[\d \-()]{5,}\d)(?![\w\-])")
+_MIN_DIGITS = {"+": 7, "": 9}  # E.164 numbers are marked; bare ones need more digits to count
 
 
 def mask_phone_number(number: str) -> str:
@@ -21,7 +22,7 @@ def mask_phone_numbers_in(text: str) -> str:
 
     def _mask(match: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", match.group(2))
-        if len(digits) < 7:
+        if len(digits) < _MIN_DIGITS[match.group(1)]:
             return match.group(0)
         return mask_phone_number(match.group(1) + digits)
 

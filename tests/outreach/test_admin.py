@@ -1,0 +1,87 @@
+"""The Django admin is the managers' console: each member sees only their organizations."""
+
+import pytest
+from django.urls import reverse
+
+from outreach.models import Membership, Organization, Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def login(client):
+    def as_member(organization: Organization, role: str):
+        membership = Membership.objects.filter(organization=organization, role=role).first()
+        client.force_login(membership.user)
+        return client
+
+    return as_member
+
+
+def test_every_model_has_an_admin_with_columns_filters_and_search(admin_client):
+    for url in [
+        "admin:outreach_organization_changelist",
+        "admin:outreach_membership_changelist",
+        "admin:outreach_user_changelist",
+        "admin:outreach_serviceheartbeat_changelist",
+    ]:
+        assert admin_client.get(reverse(url), {"q": "x"}).status_code == 200
+
+
+def test_a_manager_sees_only_the_members_of_their_organization(
+    organization, other_organization, member_client, login
+):
+    member_client(organization, Role.MANAGER)
+
+    page = login(organization, Role.MANAGER).get(reverse("admin:outreach_membership_changelist"))
+
+    assert page.status_code == 200
+    assert b"pyk-admin" in page.content
+    assert b"sya-admin" not in page.content
+
+
+def test_a_manager_cannot_open_another_organization(
+    organization, other_organization, member_client, login
+):
+    member_client(organization, Role.MANAGER)
+    client = login(organization, Role.MANAGER)
+
+    page = client.get(reverse("admin:outreach_organization_change", args=[other_organization.pk]))
+
+    assert page.status_code == 302  # Django's admin redirects away from what you may not see
+
+
+def test_a_manager_may_view_but_not_change_roles(organization, member_client, login):
+    reviewer = member_client(organization, Role.REVIEWER).membership
+    member_client(organization, Role.MANAGER)
+    client = login(organization, Role.MANAGER)
+    url = reverse("admin:outreach_membership_change", args=[reviewer.pk])
+
+    client.post(url, {"role": Role.ADMIN})
+
+    assert client.get(url).status_code == 200
+    reviewer.refresh_from_db()
+    assert reviewer.role == Role.REVIEWER
+
+
+def test_an_admin_cannot_demote_the_last_admin_in_the_console(organization, login):
+    admin = Membership.objects.get(organization=organization, role=Role.ADMIN)
+    client = login(organization, Role.ADMIN)
+
+    page = client.post(
+        reverse("admin:outreach_membership_change", args=[admin.pk]), {"role": Role.MANAGER}
+    )
+
+    assert b"must keep at least one admin" in page.content
+    admin.refresh_from_db()
+    assert admin.role == Role.ADMIN
+
+
+def test_a_funder_has_no_console(organization, member_client, client):
+    funder = member_client(organization, Role.FUNDER).membership.user
+    client.force_login(funder)
+
+    page = client.get(reverse("admin:index"))
+
+    assert page.status_code == 302
+    assert "/admin/login/" in page["Location"]
