@@ -1,0 +1,53 @@
+"""What an authenticated, organization-scoped API request costs over a bare Django response.
+
+Through gunicorn on loopback, in one run:
+  floor    GET /healthz                    Django with no database, auth or serializer
+  ours     GET /api/v1/organization/       token auth + organization and role resolution
+  ours     GET /api/v1/members/?page_size=50  the same plus a filtered, paginated list
+"""
+
+from bench.harness import fresh_database, gunicorn, load, manage, save
+
+REQUESTS = 3000
+CONCURRENCY = 8
+
+
+def run() -> dict:
+    env = fresh_database("amani_bench_api")
+    token = manage("create_org", "--name", "Bench NGO", "--admin", "bench", env=env).split()[-1]
+    auth = {"Authorization": f"Token {token}"}
+    with gunicorn(env) as base_url:
+        load("warm-up", base_url + "/api/v1/organization/", requests=200, headers=auth)
+        floor = load(
+            "GET /healthz (floor)",
+            base_url + "/healthz",
+            requests=REQUESTS,
+            concurrency=CONCURRENCY,
+        )
+        detail = load(
+            "GET /api/v1/organization/",
+            base_url + "/api/v1/organization/",
+            requests=REQUESTS,
+            concurrency=CONCURRENCY,
+            headers=auth,
+        )
+        listing = load(
+            "GET /api/v1/members/?page_size=50",
+            base_url + "/api/v1/members/?page_size=50",
+            requests=REQUESTS,
+            concurrency=CONCURRENCY,
+            headers=auth,
+        )
+    for result in (floor, detail, listing):
+        print("  " + result.line())
+    ratios = {
+        "organization_vs_floor_throughput": detail.per_second / floor.per_second,
+        "members_vs_floor_throughput": listing.per_second / floor.per_second,
+    }
+    print(
+        f"  authenticated detail runs at {ratios['organization_vs_floor_throughput']:.2f}x "
+        f"and a paginated list at {ratios['members_vs_floor_throughput']:.2f}x the floor's rate"
+    )
+    figures = {"results": [floor, detail, listing], "ratios": ratios}
+    save("api_requests", figures)
+    return figures

@@ -1,0 +1,202 @@
+"""What every benchmark needs: a fresh PostgreSQL database, a gunicorn server, a load generator.
+
+Benchmarks report ratios measured in one run, so the machine's speed cancels out.
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amani")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@dataclass
+class LoadResult:
+    name: str
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<40} {self.per_second:>9.0f} req/s   p50 {self.p50_ms:>6.1f} ms   "
+            f"p99 {self.p99_ms:>6.1f} ms   errors {self.errors}"
+        )
+
+
+def bench_environment(database: str) -> dict[str, str]:
+    """Environment for processes that use the benchmark database (production settings)."""
+    parts = urlsplit(ADMIN_DATABASE_URL)
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{database}")),
+        "REDIS_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def fresh_database(name: str) -> dict[str, str]:
+    """Drop and create `name`, migrate it, and return the environment that points at it."""
+    import psycopg
+
+    maintenance = urlunsplit(urlsplit(ADMIN_DATABASE_URL)._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    env = bench_environment(name)
+    manage("migrate", "--noinput", env=env)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """A gunicorn server on a free loopback port; yields its base URL."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base_url + "/healthz", server)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def load(
+    name: str,
+    url: str,
+    *,
+    requests: int,
+    concurrency: int = 8,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    body_for: Callable[[int], tuple[bytes, dict[str, str]]] | None = None,
+    expect: int = 200,
+) -> LoadResult:
+    """Send `requests` requests from `concurrency` threads; latency per request, rate overall."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(requests))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal errors
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            request_body, request_headers = body, dict(headers or {})
+            if body_for is not None:
+                request_body, extra = body_for(index)
+                request_headers.update(extra)
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            try:
+                connection.request(method, path, body=request_body, headers=request_headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == expect
+            except OSError:
+                ok = False
+            finally:
+                connection.close()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                errors += 0 if ok else 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    quantiles = statistics.quantiles(latencies, n=100)
+    return LoadResult(
+        name=name,
+        requests=requests,
+        seconds=seconds,
+        errors=errors,
+        p50_ms=quantiles[49] * 1000,
+        p99_ms=quantiles[98] * 1000,
+    )
+
+
+def save(benchmark: str, figures: dict) -> None:
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{benchmark}.json").write_text(
+        json.dumps(figures, indent=2, default=lambda o: asdict(o))
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(url: str, server: subprocess.Popen, timeout: float = 30) -> None:
+    parts = urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited before it served a request")
+        try:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=1)
+            connection.request("GET", parts.path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
