@@ -5,6 +5,8 @@ several names one with the `X-Organization` header (its slug). Asking for an
 organization one does not belong to gets the same 404 as one that does not exist.
 """
 
+import re
+
 from rest_framework.request import Request
 
 from outreach.errors import InvalidInput, NotAllowed, NotFound
@@ -12,6 +14,7 @@ from outreach.models import Membership, Organization
 from outreach.selectors.organizations import memberships_of
 
 ORGANIZATION_HEADER = "X-Organization"
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 
 
 def resolve_membership(request: Request) -> Membership:
@@ -22,9 +25,11 @@ def resolve_membership(request: Request) -> Membership:
     slug = request.headers.get(ORGANIZATION_HEADER, "").strip()
     memberships = memberships_of(request.user)
     if slug:
-        membership = memberships.filter(organization__slug=slug).first()
+        membership = (
+            memberships.filter(organization__slug=slug).first() if _SLUG.match(slug) else None
+        )
         if membership is None:
-            raise NotFound(f"No organization '{slug}' among yours.", code="organization_not_found")
+            raise NotFound("No such organization among yours.", code="organization_not_found")
     else:
         first_two = list(memberships[:2])
         if not first_two:

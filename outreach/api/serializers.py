@@ -1,5 +1,8 @@
 """Input and output shapes of the organization endpoints; no business rules here."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework import serializers
 
 from outreach.models import Membership, Organization, Role
@@ -9,6 +12,23 @@ from outreach.validators import (
     validate_language_codes,
     validate_timezone,
 )
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Rejects fields it does not know, so a typo ("timezon") is a 400, not a silent no-op."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                writable = ", ".join(name for name, f in self.fields.items() if not f.read_only)
+                raise serializers.ValidationError(
+                    {
+                        name: [f"Unknown field; this endpoint accepts {writable}."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -27,7 +47,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganizationUpdateSerializer(serializers.Serializer):
+class OrganizationUpdateSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     country = serializers.CharField(
         max_length=2, required=False, validators=[validate_country_code]
@@ -71,7 +91,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberCreateSerializer(serializers.Serializer):
+class MemberCreateSerializer(StrictInputSerializer):
     username = serializers.RegexField(
         r"^[\w.@+-]+\Z",
         max_length=150,
@@ -99,5 +119,5 @@ class NewMemberSerializer(MemberSerializer):
         read_only_fields = fields
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(StrictInputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)

@@ -74,6 +74,33 @@ def test_a_rule_broken_across_fields_changes_nothing(organization, admin_client_
     assert organization.name == "Peace Youth Kenya"
 
 
+def test_an_unknown_field_is_refused_by_name(organization, admin_client_of):
+    response = admin_client_of(organization).patch(
+        "/api/v1/organization/", {"timezon": "Africa/Nairobi", "name": "Renamed"}
+    )
+
+    assert response.status_code == 400
+    assert list(assert_error_shape(response.json())["fields"]) == ["timezon"]
+    organization.refresh_from_db()
+    assert organization.name == "Peace Youth Kenya"
+
+
+def test_a_garbled_organization_header_is_a_404_not_a_crash(organization, admin_client_of):
+    response = admin_client_of(organization).get(
+        "/api/v1/organization/", HTTP_X_ORGANIZATION="pyk\x00; DROP"
+    )
+
+    assert response.status_code == 404
+    assert assert_error_shape(response.json())["code"] == "organization_not_found"
+
+
+def test_nul_characters_are_refused_by_field(organization, admin_client_of):
+    response = admin_client_of(organization).patch("/api/v1/organization/", {"name": "a\x00b"})
+
+    assert response.status_code == 400
+    assert list(assert_error_shape(response.json())["fields"]) == ["name"]
+
+
 def test_an_unknown_choice_names_the_field(organization, admin_client_of):
     response = admin_client_of(organization).post(
         "/api/v1/members/", {"username": "x", "role": "boss"}
