@@ -23,4 +23,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("outreach.api.urls")),
+    path("api/v1/", include("campaigns.api.urls")),
+    path("webhooks/", include("outreach.webhooks.urls")),
 ]

@@ -3,9 +3,26 @@
 from celery import shared_task
 
 from outreach.services.health import heartbeat_record
+from outreach.services.inbound import inbound_handle
+from outreach.services.outbound import message_send
 
 
 @shared_task(name="outreach.tasks.record_heartbeat")
 def record_heartbeat(name: str) -> None:
     """Idempotent: writes the same row however often it runs."""
     heartbeat_record(name=name)
+
+
+@shared_task(name="outreach.tasks.handle_inbound", acks_late=True)
+def handle_inbound(inbound_id: int) -> None:
+    """Idempotent: a message already handled is left alone."""
+    inbound_handle(inbound_id=inbound_id)
+
+
+@shared_task(bind=True, name="outreach.tasks.send_message", max_retries=None)
+def send_message(self, message_id: int) -> str:
+    """Idempotent: only one call claims the message. The service decides waits and retries."""
+    outcome = message_send(message_id=message_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status

@@ -119,6 +119,15 @@ if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 SESSION_COOKIE_SECURE = not DEBUG and env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# Fernet keys for secrets at rest (channel auth tokens), newest first; derived from the secret
+# key when unset. See outreach/encryption.py.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# --- Twilio -------------------------------------------------------------------
+# Points the official SDK at a Twilio-compatible endpoint (a compatible provider, or tests).
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+
 # --- Redis and Celery -------------------------------------------------------
 # Without a broker (the demo) Celery runs every task in-process, at once.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from outreach.validators import (
@@ -50,6 +51,11 @@ class Organization(models.Model):
         default=default_languages,
         validators=[validate_language_codes],
         help_text="ISO 639 codes the organization writes in; includes the default language.",
+    )
+    minimum_age = models.PositiveSmallIntegerField(
+        default=18,
+        validators=[MinValueValidator(13)],
+        help_text="Younger sign-ups are refused kindly and deleted (Kenya: guardian consent <18).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,42 @@
+"""What every channel adapter is: send one message, return what the provider said, or raise."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from outreach.errors import AmaniError
+from outreach.models import Channel
+
+
+class TransportError(AmaniError):
+    """A send that did not happen. `permanent` says whether trying again could help."""
+
+    code = "transport_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        provider_code: str = "",
+        unsubscribed: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.provider_code = provider_code
+        # The provider says the recipient opted out with it (Twilio 21610): record it as ours.
+        self.unsubscribed = unsubscribed
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: str  # our vocabulary: OutboundStatus values
+    price: Decimal | None = None
+    price_unit: str = ""
+
+
+class ChannelAdapter(Protocol):
+    def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
+        """Hand one message to the provider. Raises TransportError."""
+        ...

@@ -1,0 +1,94 @@
+"""Twilio SMS through the official SDK. Errors are classified by data, not by if-chains."""
+
+from decimal import Decimal, InvalidOperation
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from outreach.channels.base import SendResult, TransportError
+from outreach.channels.twilio_client import twilio_client
+from outreach.models import Channel, OutboundStatus
+
+# Twilio error codes no retry can fix (../shared/twilio/README.md).
+PERMANENT_ERROR_CODES = frozenset(
+    {21211, 21408, 21602, 21603, 21604, 21606, 21610, 21612, 21614, 30004, 30005, 30006, 30007}
+)
+UNSUBSCRIBED_ERROR_CODE = 21610
+TRANSIENT_ERROR_CODES = frozenset({20429, 30001, 30003, 30008})
+TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+STATUS_OF_TWILIO = {
+    "accepted": OutboundStatus.QUEUED,
+    "scheduled": OutboundStatus.QUEUED,
+    "queued": OutboundStatus.QUEUED,
+    "sending": OutboundStatus.SENDING,
+    "sent": OutboundStatus.SENT,
+    "delivered": OutboundStatus.DELIVERED,
+    "partially_delivered": OutboundStatus.DELIVERED,
+    "undelivered": OutboundStatus.UNDELIVERED,
+    "failed": OutboundStatus.FAILED,
+    "read": OutboundStatus.READ,
+    "canceled": OutboundStatus.CANCELED,
+}
+
+
+class TwilioSmsAdapter:
+    def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
+        if not (channel.account_sid and channel.auth_token):
+            raise TransportError(
+                "The channel has no Twilio account SID or auth token.", permanent=True
+            )
+        sender = (
+            {"messaging_service_sid": channel.messaging_service_sid}
+            if channel.messaging_service_sid
+            else {"from_": channel.from_number}
+        )
+        client = twilio_client(channel.account_sid, channel.auth_token)
+        try:
+            message = client.messages.create(
+                to=to, body=body, status_callback=status_callback, **sender
+            )
+        except TwilioRestException as error:
+            raise classify(error) from error
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise TransportError(
+                f"Twilio unreachable: {type(error).__name__}", permanent=False
+            ) from error
+        except TwilioException as error:
+            raise TransportError(
+                f"Twilio answered unexpectedly: {error}", permanent=True
+            ) from error
+        if not getattr(message, "sid", None):
+            raise TransportError("Twilio answered without a message SID.", permanent=True)
+        return SendResult(
+            provider_message_id=message.sid,
+            status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
+            price=_price(message.price),
+            price_unit=message.price_unit or "",
+        )
+
+
+def classify(error: TwilioRestException) -> TransportError:
+    """Permanent or transient, from Twilio's error code first and its HTTP status second."""
+    code = error.code or 0
+    if code in PERMANENT_ERROR_CODES:
+        permanent = True
+    elif code in TRANSIENT_ERROR_CODES:
+        permanent = False
+    else:
+        permanent = error.status not in TRANSIENT_HTTP_STATUSES
+    return TransportError(
+        f"Twilio {code or error.status}: {error.msg}",
+        permanent=permanent,
+        provider_code=str(code or error.status),
+        unsubscribed=code == UNSUBSCRIBED_ERROR_CODE,
+    )
+
+
+def _price(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return abs(Decimal(str(value)))  # Twilio reports prices as negative amounts
+    except InvalidOperation:
+        return None

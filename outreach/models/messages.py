@@ -1,0 +1,166 @@
+from django.db import models
+
+from outreach.models.channels import Channel
+from outreach.models.organizations import OrganizationOwned
+from outreach.models.subscribers import Subscriber
+
+
+class InboundIntent(models.TextChoices):
+    JOIN = "join", "Join"
+    STOP = "stop", "Stop"
+    START = "start", "Start"
+    HELP = "help", "Help"
+    LANGUAGE = "language", "Language change"
+    ONBOARDING = "onboarding", "Onboarding answer"
+    FREE_REPLY = "free_reply", "Free reply"
+    IGNORED = "ignored", "Ignored (unsubscribed)"
+
+
+class InboundMessage(OrganizationOwned):
+    """A message a subscriber sent us; stored once per provider message id (providers retry)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="inbound_messages")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
+    )
+    provider_message_id = models.CharField(max_length=64)
+    from_address = models.CharField(max_length=64, blank=True)  # cleared once handled
+    body = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    intent = models.CharField(max_length=12, choices=InboundIntent.choices, blank=True)
+    detected_language = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"], name="inbound_once_per_provider_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Inbound {self.provider_message_id}"
+
+
+class OutboundKind(models.TextChoices):
+    REPLY = "reply", "System reply"
+    WAVE = "wave", "Campaign wave"
+    TEST = "test", "Test send to staff"
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class OutboundMessage(OrganizationOwned):
+    """One message to one subscriber: the record of intent, then of what the provider did."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="outbound_messages")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound"
+    )
+    # Kept until sent: an under-age sign-up's goodbye still needs a number after erasure.
+    to_address = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=8, choices=OutboundKind.choices)
+    reply_key = models.CharField(max_length=32, blank=True)
+    in_reply_to = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    body = models.TextField()
+    language = models.CharField(max_length=3, blank=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        max_length=12, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+    )
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["channel", "provider_message_id"]),
+            models.Index(fields=["status", "kind"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outbound {self.pk} ({self.status})"
+
+
+class MessageStatusEvent(models.Model):
+    """A provider's status report, stored once per (provider message id, status)."""
+
+    message = models.ForeignKey(
+        OutboundMessage, null=True, on_delete=models.CASCADE, related_name="status_events"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    provider_message_id = models.CharField(max_length=64)
+    provider_status = models.CharField(max_length=32)
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id", "provider_status"],
+                name="status_event_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {self.provider_status}"
+
+
+class Keyword(OrganizationOwned):
+    """An organization's own keyword, on top of the built-in ones (outreach.keywords)."""
+
+    word = models.CharField(max_length=40)
+    intent = models.CharField(
+        max_length=10,
+        choices=[(i, i.title()) for i in ("join", "stop", "start", "help", "language")],
+    )
+    language = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["intent", "word"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "word"], name="keyword_once_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} → {self.intent}"
+
+
+class SystemReply(OrganizationOwned):
+    """An organization's own wording of a system reply in one language (overrides the default)."""
+
+    key = models.CharField(max_length=32)
+    language = models.CharField(max_length=3)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["key", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key", "language"], name="one_reply_wording"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.language})"

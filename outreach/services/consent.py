@@ -1,0 +1,70 @@
+"""The consent ledger: every opt-in and opt-out is an appended event; status follows from it."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from outreach.models import (
+    Channel,
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    Subscriber,
+    User,
+)
+
+STATUS_AFTER = {
+    ConsentKind.OPT_IN: ConsentStatus.OPTED_IN,
+    ConsentKind.OPT_OUT: ConsentStatus.OPTED_OUT,
+}
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    subscriber: Subscriber,
+    kind: ConsentKind,
+    source: ConsentSource,
+    channel: Channel | None = None,
+    occurred_at: datetime | None = None,
+    keyword_as_texted: str = "",
+    provider_message_id: str = "",
+    consent_text_version: str = "",
+    consent_text_language: str = "",
+    evidence: dict[str, Any] | None = None,
+    recorded_by: User | None = None,
+) -> ConsentEvent:
+    """Append an opt-in or opt-out and set the subscriber's status from it, in one transaction."""
+    locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    event = ConsentEvent.objects.create(
+        organization_id=locked.organization_id,
+        subscriber=locked,
+        channel=channel or locked.channel,
+        kind=kind,
+        source=source,
+        occurred_at=occurred_at or timezone.now(),
+        keyword_as_texted=keyword_as_texted[:40],
+        provider_message_id=provider_message_id,
+        consent_text_version=consent_text_version,
+        consent_text_language=consent_text_language,
+        evidence=evidence or {},
+        recorded_by=recorded_by,
+    )
+    subscriber.consent_status = STATUS_AFTER[kind]
+    changes = {"consent_status": subscriber.consent_status}
+    if kind == ConsentKind.OPT_IN and not locked.joined_at:
+        subscriber.joined_at = event.occurred_at
+        subscriber.joined_keyword = keyword_as_texted[:40]
+        changes |= {"joined_at": subscriber.joined_at, "joined_keyword": subscriber.joined_keyword}
+    Subscriber.objects.filter(pk=locked.pk).update(**changes, updated_at=timezone.now())
+    return event
+
+
+def status_from_ledger(subscriber: Subscriber) -> str:
+    """The status the ledger implies, for checks that the stored status never drifts."""
+    last = subscriber.consent_events.order_by("-occurred_at", "-id").values_list("kind", flat=True)
+    kind = last.first()
+    return STATUS_AFTER[kind] if kind else ConsentStatus.NONE

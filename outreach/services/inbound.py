@@ -1,0 +1,332 @@
+"""Inbound messages: stored once as they arrive, then routed — STOP first, always.
+
+Order of routing: STOP (any state) → an unsubscribed person gets nothing but JOIN/START →
+JOIN/START, HELP, language change → onboarding answers → free reply.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from outreach.keywords import Intent, KeywordMatch, match_keyword
+from outreach.language import detect_language
+from outreach.models import (
+    AnonymousTally,
+    Channel,
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    InboundIntent,
+    InboundMessage,
+    LanguageSource,
+    OnboardingStep,
+    Organization,
+    OutboundMessage,
+    Region,
+    Subscriber,
+)
+from outreach.onboarding import is_skip, parse_age, parse_region, region_menu
+from outreach.replies import CONSENT_TEXT_VERSION, reply_text
+from outreach.selectors.conversation import keyword_set_for, regions_for, reply_overrides_for
+from outreach.services.consent import consent_record
+from outreach.services.outbound import reply_queue
+from outreach.services.subscribers import subscriber_erase, subscriber_for_address
+
+logger = logging.getLogger(__name__)
+
+NOT_UNDERSTOOD_AT_MOST_EVERY = timedelta(hours=1)  # never loop with an auto-responder
+
+
+def inbound_receive(
+    *,
+    channel: Channel,
+    provider_message_id: str,
+    from_address: str,
+    body: str,
+    received_at: datetime,
+) -> tuple[InboundMessage, bool]:
+    """Store an inbound message once (providers retry) and route it after commit."""
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                organization_id=channel.organization_id,
+                channel=channel,
+                provider_message_id=provider_message_id,
+                from_address=from_address,
+                body=body,
+                received_at=received_at,
+            )
+    except IntegrityError:
+        existing = InboundMessage.objects.get(
+            channel=channel, provider_message_id=provider_message_id
+        )
+        return existing, False
+    transaction.on_commit(lambda: _enqueue(inbound.pk))
+    return inbound, True
+
+
+@transaction.atomic
+def inbound_handle(*, inbound_id: int) -> str:
+    """Route one inbound message; a message already handled is left alone."""
+    inbound = (
+        InboundMessage.objects.select_for_update()
+        .select_related("channel__organization")
+        .get(pk=inbound_id)
+    )
+    if inbound.handled_at:
+        return inbound.intent
+    channel = inbound.channel
+    subscriber = subscriber_for_address(channel=channel, address=inbound.from_address)
+    # One conversation step at a time per person, whatever the number of workers.
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    conversation = Conversation(
+        organization=channel.organization, channel=channel, subscriber=subscriber, inbound=inbound
+    )
+    intent = conversation.route()
+    inbound.intent = intent
+    inbound.handled_at = timezone.now()
+    inbound.from_address = ""  # the subscriber row holds the number; one copy is enough
+    inbound.subscriber = None if conversation.erased else subscriber
+    if conversation.erased:
+        inbound.body = ""
+    Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=inbound.received_at)
+    inbound.save(
+        update_fields=[
+            "intent",
+            "handled_at",
+            "from_address",
+            "subscriber",
+            "body",
+            "detected_language",
+        ]
+    )
+    return intent
+
+
+@dataclass
+class Conversation:
+    organization: Organization
+    channel: Channel
+    subscriber: Subscriber
+    inbound: InboundMessage
+    erased: bool = False
+    _regions: list[Region] | None = field(default=None, repr=False)
+
+    def route(self) -> str:
+        match = match_keyword(self.inbound.body, keyword_set_for(self.organization))
+        status = self.subscriber.consent_status
+        if match and match.intent == Intent.STOP:
+            return self.stop(match)
+        if status == ConsentStatus.OPTED_OUT and not (
+            match and match.intent in (Intent.JOIN, Intent.START)
+        ):
+            return InboundIntent.IGNORED  # exactly one goodbye, then silence until they rejoin
+        if match and match.intent in (Intent.JOIN, Intent.START):
+            return self.join(match)
+        if match and match.intent == Intent.HELP:
+            self.reply("help")
+            return InboundIntent.HELP
+        if match and match.intent == Intent.LANGUAGE:
+            return self.change_language(match)
+        if status == ConsentStatus.OPTED_IN and self.subscriber.onboarding_step in (
+            OnboardingStep.AGE,
+            OnboardingStep.REGION,
+        ):
+            return self.onboard()
+        return self.free_reply()
+
+    # --- intents -------------------------------------------------------------------------
+
+    def stop(self, match: KeywordMatch) -> str:
+        if self.subscriber.consent_status == ConsentStatus.OPTED_IN:
+            consent_record(
+                subscriber=self.subscriber,
+                kind=ConsentKind.OPT_OUT,
+                source=ConsentSource.KEYWORD,
+                channel=self.channel,
+                occurred_at=self.inbound.received_at,
+                keyword_as_texted=_first_word(self.inbound.body),
+                provider_message_id=self.inbound.provider_message_id,
+            )
+            self.subscriber.consent_status = ConsentStatus.OPTED_OUT
+            self._save(onboarding_step="")
+            self.reply("goodbye")
+        return InboundIntent.STOP
+
+    def join(self, match: KeywordMatch) -> str:
+        if self.subscriber.consent_status == ConsentStatus.OPTED_IN:
+            self.reply("already_subscribed")
+            return InboundIntent.JOIN
+        language = match.keyword.language
+        if language in self.organization.languages:
+            self._save(language=language, language_source=LanguageSource.KEYWORD)
+        elif self.subscriber.language_source == LanguageSource.DEFAULT:
+            self.detect_language(match.argument)
+        welcome, welcome_language = self.text("welcome")
+        consent_record(
+            subscriber=self.subscriber,
+            kind=ConsentKind.OPT_IN,
+            source=ConsentSource.KEYWORD,
+            channel=self.channel,
+            occurred_at=self.inbound.received_at,
+            keyword_as_texted=_first_word(self.inbound.body),
+            provider_message_id=self.inbound.provider_message_id,
+            consent_text_version=CONSENT_TEXT_VERSION,
+            consent_text_language=welcome_language,
+        )
+        self.subscriber.consent_status = ConsentStatus.OPTED_IN
+        next_step, question = self.next_question()
+        self._save(onboarding_step=next_step)
+        self.reply("welcome", body=f"{welcome} {question}".strip(), language=welcome_language)
+        return InboundIntent.JOIN
+
+    def change_language(self, match: KeywordMatch) -> str:
+        target = match.target_language
+        if target not in self.organization.languages:
+            self.reply("language_unknown")
+            return InboundIntent.LANGUAGE
+        self._save(language=target, language_source=LanguageSource.CHOSEN)
+        self.reply("language_changed")
+        return InboundIntent.LANGUAGE
+
+    def onboard(self) -> str:
+        text = self.inbound.body
+        step = self.subscriber.onboarding_step
+        if is_skip(text):
+            skipped = {OnboardingStep.AGE: "age", OnboardingStep.REGION: "region"}[step]
+            return self.advance(skipped=skipped)
+        age = parse_age(text, minimum_age=self.organization.minimum_age)
+        if age is not None and not age.band:
+            return self.refuse_under_age()
+        region = (
+            parse_region(text, self.regions())
+            if (step == OnboardingStep.REGION or not text.strip().isdigit())
+            else None
+        )
+        if step == OnboardingStep.REGION and region is None and age is None:
+            self.reply("ask_region", menu=region_menu(self.regions()))
+            return InboundIntent.ONBOARDING
+        if age is None and region is None:
+            self.reply("ask_age")
+            return InboundIntent.ONBOARDING
+        changes: dict[str, object] = {}
+        if age is not None and not (step == OnboardingStep.REGION and region is not None):
+            changes["age_band"] = age.band
+        if region is not None:
+            changes["region"] = region
+        self._save(**changes)
+        return self.advance()
+
+    def advance(self, skipped: str = "") -> str:
+        next_step, question = self.next_question(skipped=skipped)
+        self._save(onboarding_step=next_step)
+        if next_step == OnboardingStep.DONE:
+            self.reply("onboarding_done")
+        else:
+            self.reply(
+                "ask_age" if next_step == OnboardingStep.AGE else "ask_region", body=question
+            )
+        return InboundIntent.ONBOARDING
+
+    def refuse_under_age(self) -> str:
+        message = self.reply("under_age")
+        subscriber_erase(
+            subscriber=self.subscriber,
+            metric=AnonymousTally.Metric.UNDERAGE_REFUSED,
+            last_reply=message,
+        )
+        self.erased = True
+        return InboundIntent.ONBOARDING
+
+    def free_reply(self) -> str:
+        if self.subscriber.language_source == LanguageSource.DEFAULT:
+            self.detect_language(self.inbound.body)
+        last = self.subscriber.last_not_understood_at
+        now = timezone.now()
+        if last is None or now - last >= NOT_UNDERSTOOD_AT_MOST_EVERY:
+            self._save(last_not_understood_at=now)
+            subscribed = self.subscriber.consent_status == ConsentStatus.OPTED_IN
+            self.reply("not_understood" if subscribed else "not_subscribed")
+        return InboundIntent.FREE_REPLY
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def next_question(self, skipped: str = "") -> tuple[str, str]:
+        """The first unanswered onboarding question, with its text; skipping moves past it."""
+        subscriber = self.subscriber
+        step = subscriber.onboarding_step
+        age_open = not subscriber.age_band and skipped != "age" and step in ("", OnboardingStep.AGE)
+        if age_open:
+            return OnboardingStep.AGE, self.text("ask_age")[0]
+        region_open = (
+            subscriber.region_id is None
+            and skipped != "region"
+            and bool(self.regions())
+            and step != OnboardingStep.DONE
+        )
+        if region_open:
+            return OnboardingStep.REGION, self.text("ask_region", menu=region_menu(self.regions()))[
+                0
+            ]
+        return OnboardingStep.DONE, ""
+
+    def detect_language(self, text: str) -> None:
+        detected = detect_language(text, allowed=self.organization.languages)
+        if detected:
+            self.inbound.detected_language = detected[0]
+            self._save(language=detected[0], language_source=LanguageSource.DETECTED)
+
+    def regions(self) -> list[Region]:
+        if self._regions is None:
+            self._regions = regions_for(self.organization)
+        return self._regions
+
+    def text(self, key: str, **extra: object) -> tuple[str, str]:
+        organization = self.organization
+        context = {
+            "organization": organization.name,
+            "minimum_age": organization.minimum_age,
+            "language_codes": "/".join(code.upper() for code in organization.languages),
+            "menu": "",
+            **extra,
+        }
+        return reply_text(
+            key,
+            language=self.subscriber.language,
+            default_language=organization.default_language,
+            overrides=reply_overrides_for(organization),
+            context=context,
+        )
+
+    def reply(
+        self, key: str, *, body: str = "", language: str = "", **extra: object
+    ) -> OutboundMessage:
+        if not body:
+            body, language = self.text(key, **extra)
+        return reply_queue(
+            subscriber=self.subscriber,
+            body=body,
+            reply_key=key,
+            language=language or self.subscriber.language,
+            in_reply_to=self.inbound,
+        )
+
+    def _save(self, **changes: object) -> None:
+        for name, value in changes.items():
+            setattr(self.subscriber, name, value)
+        if changes:
+            self.subscriber.save(update_fields=[*changes, "updated_at"])
+
+
+def _first_word(text: str) -> str:
+    words = text.strip().split()
+    return words[0][:40] if words else ""
+
+
+def _enqueue(inbound_id: int) -> None:
+    from outreach.tasks import handle_inbound
+
+    handle_inbound.apply_async(args=[inbound_id], queue="priority")

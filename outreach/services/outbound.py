@@ -1,0 +1,182 @@
+"""Outbound messages: queue one, and send it — the one choke point every send goes through.
+
+`message_send` claims the message with a conditional UPDATE, checks consent again,
+takes tokens from the channel's rate limiter, calls the channel's adapter, and
+records the outcome. It is the only place that handles adapter errors.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from outreach import rate_limit
+from outreach.channels.base import TransportError
+from outreach.channels.registry import adapter_for
+from outreach.models import (
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    InboundMessage,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    Subscriber,
+)
+from outreach.sms_encoding import sms_length
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+# The only reply someone who has opted out may get: the one goodbye.
+REPLIES_TO_THE_UNSUBSCRIBED = frozenset({"goodbye"})
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    retry_in: float | None = None  # seconds; set when the caller should try again later
+
+
+def reply_queue(
+    *,
+    subscriber: Subscriber,
+    body: str,
+    reply_key: str,
+    language: str,
+    in_reply_to: InboundMessage | None = None,
+) -> OutboundMessage:
+    """Queue a system reply; it is sent after the transaction commits, ahead of bulk waves."""
+    message = OutboundMessage.objects.create(
+        organization_id=subscriber.organization_id,
+        channel_id=subscriber.channel_id,
+        subscriber=subscriber,
+        to_address=subscriber.address,
+        kind=OutboundKind.REPLY,
+        reply_key=reply_key,
+        in_reply_to=in_reply_to,
+        body=body,
+        language=language,
+        segments=sms_length(body).segments,
+    )
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def message_send(*, message_id: int) -> SendOutcome:
+    """Send one queued message once. Safe to call twice: only one call claims it."""
+    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
+        status=OutboundStatus.SENDING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
+    )
+    if claimed != 1:
+        return SendOutcome(status="not_queued")
+    message = OutboundMessage.objects.select_related("channel", "subscriber").get(pk=message_id)
+    refusal = _consent_refusal(message)
+    if refusal:
+        return _finish(message, OutboundStatus.CANCELED, error_message=refusal)
+    channel = message.channel
+    wait = rate_limit.take(
+        channel_id=channel.pk, cost=message.segments, per_second=channel.messages_per_second
+    )
+    if wait > 0:
+        _requeue(message, count_attempt=False)
+        return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
+    try:
+        result = adapter_for(channel).send(
+            channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
+        )
+    except TransportError as error:
+        return _failed(message, error)
+    message.provider_message_id = result.provider_message_id
+    message.price, message.price_unit = result.price, result.price_unit
+    message.sent_at = timezone.now()
+    return _finish(message, result.status)
+
+
+def status_url(channel: object) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])  # type: ignore[attr-defined]
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: the one retry policy for transient failures."""
+    return random.uniform(0, min(300.0, 2.0**attempt))  # noqa: S311 - jitter, not secrecy
+
+
+def _consent_refusal(message: OutboundMessage) -> str:
+    subscriber = message.subscriber
+    if subscriber is None:
+        return "" if message.to_address else "The recipient was erased."
+    if subscriber.consent_status == ConsentStatus.OPTED_IN:
+        return ""
+    if message.kind == OutboundKind.REPLY:
+        if subscriber.consent_status == ConsentStatus.OPTED_OUT:
+            if message.reply_key in REPLIES_TO_THE_UNSUBSCRIBED:
+                return ""
+            return "The subscriber opted out."
+        return ""  # an answer to someone who texted us but has not joined (help, welcome)
+    return "The subscriber is not subscribed."
+
+
+def _failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
+    if error.unsubscribed and message.subscriber is not None:
+        from outreach.services.consent import consent_record
+
+        consent_record(
+            subscriber=message.subscriber,
+            kind=ConsentKind.OPT_OUT,
+            source=ConsentSource.CARRIER,
+            channel=message.channel,
+            evidence={"provider_error": error.provider_code},
+        )
+    if error.permanent or message.attempts >= MAX_ATTEMPTS:
+        logger.warning("message %s failed: %s", message.pk, error)
+        return _finish(
+            message,
+            OutboundStatus.FAILED,
+            error_code=error.provider_code,
+            error_message=str(error),
+        )
+    _requeue(message, count_attempt=True, error=error)
+    return SendOutcome(status=OutboundStatus.QUEUED, retry_in=retry_delay(message.attempts))
+
+
+def _finish(
+    message: OutboundMessage, status: str, *, error_code: str = "", error_message: str = ""
+) -> SendOutcome:
+    changes = {
+        "status": status,
+        "status_changed_at": timezone.now(),
+        "provider_message_id": message.provider_message_id,
+        "price": message.price,
+        "price_unit": message.price_unit,
+        "sent_at": message.sent_at,
+        "error_code": error_code[:16],
+        "error_message": error_message[:500],
+    }
+    if message.subscriber_id is None:
+        changes["to_address"] = ""  # an erased person's last reply: forget the number once done
+    # Only from "sending": a status callback that raced ahead is never overwritten.
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    return SendOutcome(status=status)
+
+
+def _requeue(
+    message: OutboundMessage, *, count_attempt: bool, error: TransportError | None = None
+) -> None:
+    changes: dict[str, object] = {"status": OutboundStatus.QUEUED}
+    if not count_attempt:
+        changes["attempts"] = F("attempts") - 1
+    if error is not None:
+        changes |= {"error_code": error.provider_code[:16], "error_message": str(error)[:500]}
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+
+
+def _enqueue(message_id: int) -> None:
+    from outreach.tasks import send_message
+
+    send_message.apply_async(args=[message_id], queue="priority", priority=0)

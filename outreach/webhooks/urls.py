@@ -1,0 +1,16 @@
+from django.urls import path
+
+from outreach.webhooks import twilio
+
+urlpatterns = [
+    path(
+        "twilio/<uuid:channel_uuid>/inbound/",
+        twilio.TwilioInboundView.as_view(),
+        name="twilio-inbound",
+    ),
+    path(
+        "twilio/<uuid:channel_uuid>/status/",
+        twilio.TwilioStatusView.as_view(),
+        name="twilio-status",
+    ),
+]
