@@ -7,7 +7,23 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from outreach.admin_scoping import OrganizationScopedAdmin
-from outreach.models import Membership, Organization, Role, ServiceHeartbeat, User
+from outreach.models import (
+    AnonymousTally,
+    Channel,
+    ConsentEvent,
+    InboundMessage,
+    Keyword,
+    Membership,
+    Organization,
+    OutboundMessage,
+    Region,
+    Role,
+    ServiceHeartbeat,
+    Subscriber,
+    SystemReply,
+    User,
+)
+from outreach.privacy import mask_phone_number
 from outreach.selectors.organizations import is_last_admin
 
 
@@ -83,3 +99,125 @@ class ServiceHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "beat_at", "hostname"]
     search_fields = ["name", "hostname"]
     readonly_fields = ["name", "beat_at", "hostname"]
+
+
+@admin.register(Channel)
+class ChannelAdmin(OrganizationScopedAdmin):
+    change_roles = frozenset({Role.ADMIN})
+    list_display = ["name", "organization", "kind", "country", "from_number", "is_active"]
+    list_filter = ["kind", "is_active", "country", "organization"]
+    search_fields = ["name", "from_number", "account_sid"]
+    readonly_fields = ["uuid", "created_at"]
+    exclude = ["auth_token"]  # write-only: set through the API, never shown
+
+
+@admin.register(Region)
+class RegionAdmin(OrganizationScopedAdmin):
+    list_display = ["name", "kind", "parent", "organization"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["name"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(OrganizationScopedAdmin):
+    list_display = [
+        "id",
+        "masked_address",
+        "consent_status",
+        "language",
+        "region",
+        "age_band",
+        "joined_at",
+    ]
+    list_filter = ["consent_status", "language", "age_band", "gender", "channel", "organization"]
+    search_fields = ["=address"]
+    list_select_related = ["region"]
+    readonly_fields = [
+        "consent_status",
+        "joined_at",
+        "joined_keyword",
+        "created_at",
+        "updated_at",
+        "last_inbound_at",
+    ]
+    exclude = ["last_not_understood_at"]
+
+    @admin.display(description="number")
+    def masked_address(self, subscriber: Subscriber) -> str:
+        return mask_phone_number(subscriber.address)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # subscribers join by keyword or by import, with consent evidence
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(OrganizationScopedAdmin):
+    """The ledger is append-only: readable here, never changed or deleted."""
+
+    list_display = ["occurred_at", "kind", "source", "subscriber", "channel", "keyword_as_texted"]
+    list_filter = ["kind", "source", "organization"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class _ReadOnlyMessageAdmin(OrganizationScopedAdmin):
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(_ReadOnlyMessageAdmin):
+    list_display = ["received_at", "channel", "subscriber", "intent", "detected_language"]
+    list_filter = ["intent", "channel", "organization"]
+    search_fields = ["=provider_message_id"]
+    exclude = ["from_address"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(_ReadOnlyMessageAdmin):
+    list_display = [
+        "created_at",
+        "channel",
+        "kind",
+        "reply_key",
+        "status",
+        "segments",
+        "error_code",
+    ]
+    list_filter = ["status", "kind", "channel", "organization"]
+    search_fields = ["=provider_message_id"]
+    exclude = ["to_address"]
+
+
+@admin.register(Keyword)
+class KeywordAdmin(OrganizationScopedAdmin):
+    list_display = ["word", "intent", "language", "organization"]
+    list_filter = ["intent", "language", "organization"]
+    search_fields = ["word"]
+
+
+@admin.register(SystemReply)
+class SystemReplyAdmin(OrganizationScopedAdmin):
+    list_display = ["key", "language", "organization"]
+    list_filter = ["key", "language", "organization"]
+    search_fields = ["text"]
+
+
+@admin.register(AnonymousTally)
+class AnonymousTallyAdmin(OrganizationScopedAdmin):
+    list_display = ["day", "metric", "count", "organization"]
+    list_filter = ["metric", "organization"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,15 +1,26 @@
 """Shared fixtures. The suite runs on real PostgreSQL and Redis; it says how to start them."""
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from rest_framework.test import APIClient
 
-from outreach.models import Organization, Role
+from outreach import rate_limit
+from outreach.models import Channel, ChannelKind, Organization, Role
+from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add, organization_create
+from tests.support.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FakeTwilioApi,
+    running_twilio_api,
+    twilio_signature,
+)
 
 HOW_TO_START = """
 Start them with Docker:
@@ -85,3 +96,59 @@ def member_client() -> Callable[..., APIClient]:
 @pytest.fixture
 def admin_client_of(member_client: Callable[..., APIClient]) -> Callable[[Organization], APIClient]:
     return lambda organization: member_client(organization, Role.ADMIN)
+
+
+@pytest.fixture
+def twilio_api(settings: Any) -> Iterator[FakeTwilioApi]:
+    """A local server speaking Twilio's REST API; the official SDK is pointed at it."""
+    with running_twilio_api() as api:
+        settings.TWILIO_BASE_URL = api.base_url
+        yield api
+
+
+@pytest.fixture
+def twilio_channel(organization: Organization) -> Channel:
+    return channel_create(
+        organization=organization,
+        name="Safaricom shortcode",
+        kind=ChannelKind.TWILIO_SMS,
+        country="KE",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+254700000100",
+        messages_per_second=50,
+    )
+
+
+@pytest.fixture
+def console_channel(organization: Organization) -> Channel:
+    return channel_create(
+        organization=organization, name="Console", kind=ChannelKind.CONSOLE, country="KE"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with full token buckets."""
+    yield
+    client = rate_limit._client()
+    if client is not None:
+        for key in client.scan_iter("amani:bucket:*"):
+            client.delete(key)
+
+
+@pytest.fixture
+def twilio_post(client: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Posts a form to a channel's webhook signed as Twilio would sign it.
+
+    As in production, what the request queued after commit (routing, replies) runs before
+    this returns; tasks run in-process in the test settings.
+    """
+
+    def post(channel: Channel, form: dict, *, hook: str = "inbound", token: str = AUTH_TOKEN):
+        path = reverse(f"twilio-{hook}", args=[channel.uuid])
+        signature = twilio_signature(token, settings.PUBLIC_BASE_URL + path, form)
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(path, form, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    return post

@@ -227,6 +227,8 @@ LOGGING = {
         # Replaces Django's own console handler, so each line is printed (and masked) once.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # The SDK logs every request at INFO; ours say what matters, without numbers.
+        "twilio": {"level": "WARNING"},
     },
 }
 

@@ -1,10 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from outreach.api import views
+from outreach.api import channels, subscribers, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
+router.register("channels", channels.ChannelViewSet, basename="channel")
+router.register("regions", channels.RegionViewSet, basename="region")
+router.register("subscribers", subscribers.SubscriberViewSet, basename="subscriber")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),

@@ -132,11 +132,8 @@ class ConsentEventQuerySet(models.QuerySet):
 
     def detach_from_erased(self, subscriber_id: int) -> int:
         """The one change the ledger allows: forget who an event was about (erasure)."""
-        return (
-            super()
-            .filter(subscriber_id=subscriber_id)
-            .update(subscriber=None, provider_message_id="")
-        )
+        events = self.filter(subscriber_id=subscriber_id)
+        return models.QuerySet.update(events, subscriber=None, provider_message_id="")
 
 
 class ConsentEvent(OrganizationOwned):

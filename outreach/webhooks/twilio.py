@@ -80,7 +80,7 @@ class TwilioStatusView(TwilioWebhookView):
             provider_status=(form.get("MessageStatus") or form.get("SmsStatus") or "")[:32],
             error_code=(form.get("ErrorCode") or "")[:16],
         )
-        return HttpResponse(status=204)
+        return HttpResponse(status=200)
 
 
 def _twiml() -> HttpResponse:

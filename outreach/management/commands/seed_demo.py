@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from outreach.models import Organization, Role, User
+from outreach.models import Channel, ChannelKind, Organization, Role, User
+from outreach.services.channels import regions_load_preset
 from outreach.services.organizations import member_add, organization_create
 
 DEMO_ORGANIZATION = "Amani Demo"
@@ -36,6 +37,12 @@ class Command(BaseCommand):
                 admin_email="admin@demo.amani.invalid",
                 languages=["en", "sw"],
             ).membership.organization
+        channel, _ = Channel.objects.get_or_create(
+            organization=organization,
+            name="Demo console",
+            defaults={"kind": ChannelKind.CONSOLE, "country": "KE"},
+        )
+        regions_load_preset(organization=organization, preset="KE-counties")
         logins = []
         for username, role in DEMO_MEMBERS:
             user = User.objects.filter(username=username).first()
@@ -53,7 +60,11 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo organization '{organization.name}' is ready.")
         self.stdout.write(f"  API docs:  {base_url}/api/docs/  (Authorize: 'Token <key>')")
         self.stdout.write(f"  Console:   {base_url}/admin/  (the funder has no console login)")
-        self.stdout.write(f"  Health:    {base_url}/healthz and {base_url}/readyz\n")
+        self.stdout.write(f"  Health:    {base_url}/healthz and {base_url}/readyz")
+        self.stdout.write(
+            f"  Try a subscriber: POST {base_url}/api/v1/channels/{channel.pk}/simulate-inbound/ "
+            '{"sender": "0712345678", "body": "JIUNGE"} — replies appear in this log.\n'
+        )
         self.stdout.write(f"  {'username':<15} {'role':<9} {'password':<14} api token")
         for username, role, password, token in logins:
             self.stdout.write(f"  {username:<15} {role:<9} {password:<14} {token}")

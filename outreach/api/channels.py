@@ -1,0 +1,206 @@
+"""Channels (admins manage them) and regions (the organization's own list of areas)."""
+
+import uuid
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from outreach.api.serializers import StrictInputSerializer
+from outreach.api.viewsets import OrganizationScopedViewSet
+from outreach.errors import InvalidInput
+from outreach.models import Channel, ChannelKind, Region, Role
+from outreach.presets.kenya import REGION_PRESETS
+from outreach.services.channels import channel_create, channel_update, regions_load_preset
+from outreach.services.inbound import inbound_receive
+from outreach.validators import validate_country_code
+
+ADMINS = frozenset({Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    inbound_url = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+    has_auth_token = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "uuid",
+            "name",
+            "kind",
+            "country",
+            "account_sid",
+            "has_auth_token",
+            "from_number",
+            "messaging_service_sid",
+            "messages_per_second",
+            "is_active",
+            "inbound_url",
+            "status_url",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_inbound_url(self, channel: Channel) -> str | None:
+        return _webhook_url("twilio-inbound", channel)
+
+    def get_status_url(self, channel: Channel) -> str | None:
+        return _webhook_url("twilio-status", channel)
+
+    def get_has_auth_token(self, channel: Channel) -> bool:
+        return bool(channel.auth_token)
+
+
+class ChannelInputSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    country = serializers.CharField(max_length=2, validators=[validate_country_code])
+    account_sid = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    auth_token = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Stored encrypted; never returned.",
+    )
+    from_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    messaging_service_sid = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    messages_per_second = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SimulatedInboundSerializer(StrictInputSerializer):
+    sender = serializers.CharField(max_length=32, help_text="The subscriber's number.")
+    body = serializers.CharField(max_length=1600, allow_blank=True)
+
+
+class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
+    """Ways to reach subscribers. Admins create and change them; the auth token is write-only."""
+
+    queryset = Channel.objects.all()
+    serializer_class = ChannelSerializer
+    read_roles = MANAGERS
+    write_roles = ADMINS
+    roles_by_action = {"simulate_inbound": MANAGERS}
+    filterset_fields = ["kind", "is_active"]
+    search_fields = ["name"]
+
+    @extend_schema(request=ChannelInputSerializer, responses={201: ChannelSerializer})
+    def create(self, request: Request) -> Response:
+        payload = ChannelInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        channel = channel_create(organization=self.organization, **payload.validated_data)
+        return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ChannelInputSerializer, responses=ChannelSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        payload = ChannelInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        channel = channel_update(channel=self.get_object(), **payload.validated_data)
+        return Response(ChannelSerializer(channel).data)
+
+    @extend_schema(request=SimulatedInboundSerializer, responses={202: None})
+    @action(detail=True, methods=["post"], url_path="simulate-inbound")
+    def simulate_inbound(self, request: Request, pk: str) -> Response:
+        """Console channels only: pretend a subscriber texted this, to try the keyword flows."""
+        channel = self.get_object()
+        if channel.kind != ChannelKind.CONSOLE:
+            raise InvalidInput("Only console channels take simulated messages.", field="channel")
+        payload = SimulatedInboundSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        from outreach.addresses import normalize_phone_number
+
+        sender = normalize_phone_number(
+            payload.validated_data["sender"], region=channel.country, field="sender"
+        )
+        inbound_receive(
+            channel=channel,
+            provider_message_id=f"console-{uuid.uuid4().hex}",
+            from_address=sender,
+            body=payload.validated_data["body"],
+            received_at=timezone.now(),
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "name", "kind", "parent", "aliases"]
+
+    def validate_parent(self, parent: Region | None) -> Region | None:
+        organization = self.context["organization"]
+        if parent is not None and parent.organization_id != organization.pk:
+            raise serializers.ValidationError("No such region in this organization.")
+        return parent
+
+    def validate_aliases(self, aliases: list) -> list[str]:
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise serializers.ValidationError("A list of names.")
+        return [alias.strip() for alias in aliases if alias.strip()]
+
+    def validate_name(self, name: str) -> str:
+        organization = self.context["organization"]
+        clash = Region.objects.filter(organization=organization, name__iexact=name.strip())
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("A region of that name exists already.")
+        return name.strip()
+
+
+class RegionPresetSerializer(StrictInputSerializer):
+    preset = serializers.ChoiceField(choices=sorted(REGION_PRESETS))
+
+
+class RegionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationScopedViewSet,
+):
+    """The organization's counties, wards or other areas, used in onboarding and segments."""
+
+    queryset = Region.objects.all()
+    serializer_class = RegionSerializer
+    filterset_fields = ["kind", "parent"]
+    search_fields = ["name"]
+    pagination_class = None  # a country's list of areas is read whole
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "organization": self.organization}
+
+    def perform_create(self, serializer: RegionSerializer) -> None:
+        serializer.save(organization=self.organization)
+
+    def perform_destroy(self, instance: Region) -> None:
+        if instance.children.exists():
+            raise InvalidInput("Remove or move this region's sub-regions first.", field="region")
+        instance.delete()
+
+    @extend_schema(request=RegionPresetSerializer, responses={201: None})
+    @action(detail=False, methods=["post"], url_path="load-preset")
+    def load_preset(self, request: Request) -> Response:
+        payload = RegionPresetSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        added = regions_load_preset(
+            organization=self.organization, preset=payload.validated_data["preset"]
+        )
+        return Response({"added": added}, status=status.HTTP_201_CREATED)
+
+
+def _webhook_url(name: str, channel: Channel) -> str | None:
+    if channel.kind != ChannelKind.TWILIO_SMS:
+        return None
+    return settings.PUBLIC_BASE_URL + reverse(name, args=[channel.uuid])

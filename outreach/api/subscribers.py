@@ -1,0 +1,219 @@
+"""Subscribers for NGO staff: list, filter, search, detail with consent history, edit, erase.
+
+Admins and managers see numbers in full (they answer the people behind them);
+reviewers see them masked. Funders never reach any of this.
+"""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import django_filters
+from django.db import connection
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from outreach.api.serializers import StrictInputSerializer
+from outreach.api.viewsets import OrganizationScopedViewSet
+from outreach.models import (
+    AgeBand,
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    Gender,
+    Region,
+    Role,
+    Subscriber,
+)
+from outreach.privacy import mask_phone_number
+from outreach.services.consent import consent_record
+from outreach.services.subscribers import subscriber_erase, subscriber_update
+
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+class ConsentEventSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.name", read_only=True)
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+
+    class Meta:
+        model = ConsentEvent
+        fields = [
+            "id",
+            "kind",
+            "source",
+            "occurred_at",
+            "channel",
+            "keyword_as_texted",
+            "provider_message_id",
+            "consent_text_version",
+            "consent_text_language",
+            "evidence",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class SubscriberSerializer(serializers.ModelSerializer):
+    address = serializers.SerializerMethodField()
+    region_name = serializers.CharField(source="region.name", default=None, read_only=True)
+    channel_name = serializers.CharField(source="channel.name", read_only=True)
+
+    class Meta:
+        model = Subscriber
+        fields = [
+            "id",
+            "address",
+            "channel",
+            "channel_name",
+            "language",
+            "language_source",
+            "region",
+            "region_name",
+            "age_band",
+            "gender",
+            "tags",
+            "consent_status",
+            "joined_keyword",
+            "joined_at",
+            "onboarding_step",
+            "last_inbound_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_address(self, subscriber: Subscriber) -> str:
+        if self.context.get("full_numbers"):
+            return subscriber.address
+        return mask_phone_number(subscriber.address)
+
+
+class SubscriberDetailSerializer(SubscriberSerializer):
+    consent_history = ConsentEventSerializer(source="consent_events", many=True, read_only=True)
+
+    class Meta(SubscriberSerializer.Meta):
+        fields = [*SubscriberSerializer.Meta.fields, "consent_history"]
+        read_only_fields = fields
+
+
+class SubscriberUpdateSerializer(StrictInputSerializer):
+    language = serializers.CharField(max_length=3, required=False)
+    region = serializers.PrimaryKeyRelatedField(
+        queryset=Region.objects.all(), required=False, allow_null=True
+    )
+    age_band = serializers.ChoiceField(choices=AgeBand.choices, required=False, allow_blank=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=50
+    )
+
+
+class StaffOptOutSerializer(StrictInputSerializer):
+    kind = serializers.ChoiceField(choices=[ConsentKind.OPT_OUT])
+    note = serializers.CharField(max_length=500, help_text="How the request reached you.")
+
+
+class SubscriberFilter(django_filters.FilterSet):
+    consent_status = django_filters.ChoiceFilter(choices=ConsentStatus.choices)
+    age_band = django_filters.ChoiceFilter(choices=AgeBand.choices)
+    gender = django_filters.ChoiceFilter(choices=Gender.choices)
+    language = django_filters.CharFilter()
+    tag = django_filters.CharFilter(method="filter_tag")
+    number = django_filters.CharFilter(method="filter_number", help_text="Whole or local number.")
+    joined_since = django_filters.DateFilter(method="filter_joined_since")
+
+    class Meta:
+        model = Subscriber
+        fields = ["consent_status", "language", "region", "age_band", "gender", "channel"]
+
+    def filter_tag(self, queryset: QuerySet[Subscriber], name: str, value: str) -> QuerySet:
+        tag = value.strip().lower()
+        if connection.vendor == "postgresql":
+            return queryset.filter(tags__contains=[tag])
+        # SQLite (the demo) has no JSON containment: filter in Python.
+        matching = [pk for pk, tags in queryset.values_list("pk", "tags") if tag in (tags or [])]
+        return queryset.filter(pk__in=matching)
+
+    def filter_number(self, queryset: QuerySet[Subscriber], name: str, value: str) -> QuerySet:
+        digits = "".join(ch for ch in value if ch.isdigit()).lstrip("0")
+        # A local number (0712…) matches the tail of the stored E.164 (+254712…).
+        return queryset.filter(address__endswith=digits) if digits else queryset.none()
+
+    def filter_joined_since(
+        self, queryset: QuerySet[Subscriber], name: str, value: date
+    ) -> QuerySet[Subscriber]:
+        organization = self.request.organization  # type: ignore[union-attr]
+        start = datetime.combine(value, time.min, tzinfo=ZoneInfo(organization.timezone))
+        return queryset.filter(joined_at__gte=start)
+
+
+class SubscriberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationScopedViewSet,
+):
+    """Find by number (`?number=0712…`); filter by status, language, region, age band, tag."""
+
+    queryset = Subscriber.objects.select_related("region", "channel")
+    serializer_class = SubscriberSerializer
+    filterset_class = SubscriberFilter
+    ordering_fields = ["created_at", "joined_at", "last_inbound_at"]
+    ordering = ["-created_at"]
+    write_roles = MANAGERS
+    roles_by_action = {"consent": MANAGERS, "destroy": MANAGERS}
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return SubscriberDetailSerializer if self.action == "retrieve" else SubscriberSerializer
+
+    def get_serializer_context(self) -> dict:
+        full = (
+            self.request.membership.role in MANAGERS
+            if hasattr(self.request, "membership")
+            else False
+        )
+        return {**super().get_serializer_context(), "full_numbers": full}
+
+    @extend_schema(request=SubscriberUpdateSerializer, responses=SubscriberSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        payload = SubscriberUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        subscriber = subscriber_update(subscriber=self.get_object(), **payload.validated_data)
+        context = self.get_serializer_context()
+        return Response(SubscriberSerializer(subscriber, context=context).data)
+
+    @extend_schema(responses={204: None}, description="Erase: the right to be forgotten.")
+    def destroy(self, request: Request, pk: str) -> Response:
+        subscriber_erase(subscriber=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"], responses=ConsentEventSerializer(many=True), description="Consent history."
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=StaffOptOutSerializer,
+        responses={201: ConsentEventSerializer},
+        description="Record an opt-out a subscriber asked for outside SMS (a call, a workshop).",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def consent(self, request: Request, pk: str) -> Response:
+        subscriber = self.get_object()
+        if request.method == "GET":
+            events = subscriber.consent_events.select_related("channel", "recorded_by")
+            return Response(ConsentEventSerializer(events, many=True).data)
+        payload = StaffOptOutSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = consent_record(
+            subscriber=subscriber,
+            kind=ConsentKind.OPT_OUT,
+            source=ConsentSource.STAFF,
+            evidence={"note": payload.validated_data["note"]},
+            recorded_by=request.user,
+        )
+        return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
