@@ -204,6 +204,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "outreach.models.channels.ChannelKind",
+        "ConsentKindEnum": "outreach.models.subscribers.ConsentKind",
+    },
 }
 
 # --- Logging: one line per event, never a phone number (see outreach.privacy) -----

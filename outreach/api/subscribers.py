@@ -114,8 +114,15 @@ class SubscriberUpdateSerializer(StrictInputSerializer):
 
 
 class StaffOptOutSerializer(StrictInputSerializer):
-    kind = serializers.ChoiceField(choices=[ConsentKind.OPT_OUT])
+    kind = serializers.ChoiceField(choices=ConsentKind.choices)
     note = serializers.CharField(max_length=500, help_text="How the request reached you.")
+
+    def validate_kind(self, kind: str) -> str:
+        if kind != ConsentKind.OPT_OUT:
+            raise serializers.ValidationError(
+                "Staff record opt-outs only; opt-ins come by keyword or by an import with evidence."
+            )
+        return kind
 
 
 class SubscriberFilter(django_filters.FilterSet):

@@ -17,10 +17,11 @@ UNSUBSCRIBED_ERROR_CODE = 21610
 TRANSIENT_ERROR_CODES = frozenset({20429, 30001, 30003, 30008})
 TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
+# Our "queued" means "waiting in our database": once Twilio holds a message, it is "sending".
 STATUS_OF_TWILIO = {
-    "accepted": OutboundStatus.QUEUED,
-    "scheduled": OutboundStatus.QUEUED,
-    "queued": OutboundStatus.QUEUED,
+    "accepted": OutboundStatus.SENDING,
+    "scheduled": OutboundStatus.SENDING,
+    "queued": OutboundStatus.SENDING,
     "sending": OutboundStatus.SENDING,
     "sent": OutboundStatus.SENT,
     "delivered": OutboundStatus.DELIVERED,

@@ -70,7 +70,7 @@ def test_a_replies_provider_id_is_stored_for_status_callbacks(text, twilio_api):
     text("JOIN")
 
     message = OutboundMessage.objects.get()
-    assert message.status == "queued"  # what Twilio answered; callbacks move it on
+    assert message.status == "sending"  # Twilio queued it; callbacks move it on
     assert message.provider_message_id == twilio_api.sent[0].sid
     assert message.kind == "reply"
 

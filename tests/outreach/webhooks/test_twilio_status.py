@@ -1,0 +1,113 @@
+"""Status callbacks: signed, stored once per (sid, status), and only ever moving forward."""
+
+import pytest
+
+from outreach.models import MessageStatusEvent, OutboundMessage, OutboundStatus
+from outreach.services.outbound import message_send, reply_queue
+from outreach.services.subscribers import subscriber_for_address
+from tests.support.twilio_api import ACCOUNT_SID
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent_message(twilio_channel, twilio_api):
+    person = subscriber_for_address(channel=twilio_channel, address="+254712345678")
+    message = reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
+    message_send(message_id=message.pk)
+    message.refresh_from_db()
+    return message
+
+
+@pytest.fixture
+def report(twilio_post, twilio_channel):
+    def post(message, status, error_code="", channel=None):
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "MessageSid": message.provider_message_id if message else "SMdoesnotexist",
+            "MessageStatus": status,
+            "ApiVersion": "2010-04-01",
+        }
+        if error_code:
+            form["ErrorCode"] = error_code
+        return twilio_post(channel or twilio_channel, form, hook="status")
+
+    return post
+
+
+def test_a_delivered_report_moves_the_message_forward(report, sent_message):
+    assert report(sent_message, "sent").status_code == 200
+    assert report(sent_message, "delivered").status_code == 200
+
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.DELIVERED
+
+
+def test_a_late_sent_never_undoes_delivered(report, sent_message):
+    report(sent_message, "delivered")
+    report(sent_message, "sent")
+
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.DELIVERED
+    assert MessageStatusEvent.objects.count() == 2
+
+
+def test_each_status_is_stored_once(report, sent_message):
+    report(sent_message, "delivered")
+    report(sent_message, "delivered")
+
+    assert MessageStatusEvent.objects.count() == 1
+
+
+def test_an_undelivered_report_keeps_the_error_code(report, sent_message):
+    report(sent_message, "undelivered", error_code="30003")
+
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.UNDELIVERED
+    assert sent_message.error_code == "30003"
+
+
+def test_an_unknown_sid_gets_200_and_a_log_line(report, caplog):
+    response = report(None, "delivered")
+
+    assert response.status_code == 200
+    assert "unknown message" in caplog.text
+
+
+def test_an_unknown_provider_status_is_kept_but_moves_nothing(report, sent_message):
+    report(sent_message, "teleported")
+
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.SENDING
+    assert MessageStatusEvent.objects.get().status == "unknown"
+
+
+def test_a_forged_callback_gets_403_and_changes_nothing(twilio_post, twilio_channel, sent_message):
+    form = {"MessageSid": sent_message.provider_message_id, "MessageStatus": "delivered"}
+
+    response = twilio_post(twilio_channel, form, hook="status", token="forged")
+
+    assert response.status_code == 403
+    assert not MessageStatusEvent.objects.exists()
+    assert OutboundMessage.objects.get().status == OutboundStatus.SENDING
+
+
+def test_a_callback_for_another_channels_message_is_ignored(report, sent_message, organization):
+    from outreach.services.channels import channel_create
+    from tests.support.twilio_api import AUTH_TOKEN
+
+    other = channel_create(
+        organization=organization,
+        name="Other number",
+        kind="twilio_sms",
+        country="KE",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+254700000200",
+    )
+
+    response = report(sent_message, "delivered", channel=other)
+
+    assert response.status_code == 200
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.SENDING
