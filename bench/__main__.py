@@ -4,7 +4,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["api_requests"]
+BENCHMARKS = ["api_requests", "inbound_webhooks"]
 
 
 def main(names: list[str]) -> None:
