@@ -1,13 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from outreach.api import channels, subscribers, views
+from outreach.api import channels, keywords, subscribers, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
 router.register("channels", channels.ChannelViewSet, basename="channel")
 router.register("regions", channels.RegionViewSet, basename="region")
 router.register("subscribers", subscribers.SubscriberViewSet, basename="subscriber")
+router.register("keywords", keywords.KeywordViewSet, basename="keyword")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),

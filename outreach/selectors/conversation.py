@@ -1,17 +1,25 @@
 """What the inbound router needs to read about an organization."""
 
+import logging
+
 from outreach.keywords import Intent, Keyword, KeywordSet
 from outreach.models import Keyword as KeywordRow
 from outreach.models import Organization, Region, SystemReply
 
+logger = logging.getLogger(__name__)
+
 
 def keyword_set_for(organization: Organization) -> KeywordSet:
     """The built-in keywords plus the organization's own."""
-    own = [
-        Keyword(word=row.word, intent=Intent(row.intent), language=row.language or None)
-        for row in KeywordRow.objects.filter(organization=organization)
-    ]
-    return KeywordSet.defaults().extended(own) if own else KeywordSet.defaults()
+    keywords = KeywordSet.defaults()
+    for row in KeywordRow.objects.filter(organization=organization):
+        own = Keyword(word=row.word, intent=Intent(row.intent), language=row.language or None)
+        try:
+            keywords = keywords.extended([own])
+        except ValueError:
+            # A clash entered around the API's validation (the admin): the built-ins win.
+            logger.warning("keyword %s of organization %s ignored: clash", row.pk, organization.pk)
+    return keywords
 
 
 def reply_overrides_for(organization: Organization) -> dict[tuple[str, str], str]:
