@@ -18,19 +18,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[subprocess.Popen]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker; a test module overrides it (e.g. TWILIO_BASE_URL)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(
+    transactional_db: None, tmp_path: Path, worker_env: dict[str, str]
+) -> Iterator[subprocess.Popen]:
     """Starts `celery worker` against the test database; tasks sent in the test go to it."""
     database = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DJANGO_SECRET_KEY": "integration-test",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the same keys decrypt channel tokens
         "DATABASE_URL": (
             f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"
         ),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **worker_env,
     }
     celery_app.control.purge()
     # A file, not a pipe: a chatty worker must never block on a full pipe.
