@@ -15,6 +15,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("priority"), Queue("bulk"))
 app.conf.task_routes = {"campaigns.tasks.*": {"queue": "bulk"}}
 app.conf.beat_schedule = {
+    "sweep-lost-work": {
+        "task": "outreach.tasks.sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     "record-beat-heartbeat": {
         "task": "outreach.tasks.record_heartbeat",
         "schedule": crontab(),  # every minute

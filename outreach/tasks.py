@@ -5,6 +5,7 @@ from celery import shared_task
 from outreach.services.health import heartbeat_record
 from outreach.services.inbound import inbound_handle
 from outreach.services.outbound import message_send
+from outreach.services.sweeper import sweep_unrouted_inbound, sweep_unsent_replies
 
 
 @shared_task(name="outreach.tasks.record_heartbeat")
@@ -26,3 +27,14 @@ def send_message(self, message_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@shared_task(name="outreach.tasks.sweep")
+def sweep() -> dict[str, int]:
+    """Re-enqueue inbound messages and replies a lost broker message left behind."""
+    inbound, replies = sweep_unrouted_inbound(), sweep_unsent_replies()
+    for inbound_id in inbound:
+        handle_inbound.apply_async(args=[inbound_id], queue="priority")
+    for message_id in replies:
+        send_message.apply_async(args=[message_id], queue="priority")
+    return {"inbound": len(inbound), "replies": len(replies)}

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -329,4 +330,9 @@ def _first_word(text: str) -> str:
 def _enqueue(inbound_id: int) -> None:
     from outreach.tasks import handle_inbound
 
-    handle_inbound.apply_async(args=[inbound_id], queue="priority")
+    try:
+        handle_inbound.apply_async(args=[inbound_id], queue="priority")
+    except Exception:  # the broker is down: the message is stored, the sweeper will route it
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.exception("could not enqueue inbound %s; the sweeper will", inbound_id)

@@ -179,4 +179,9 @@ def _requeue(
 def _enqueue(message_id: int) -> None:
     from outreach.tasks import send_message
 
-    send_message.apply_async(args=[message_id], queue="priority", priority=0)
+    try:
+        send_message.apply_async(args=[message_id], queue="priority")
+    except Exception:  # the broker is down: the message is stored, the sweeper will send it
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.exception("could not enqueue message %s; the sweeper will", message_id)
