@@ -39,7 +39,10 @@ class Segment(OrganizationOwned):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                models.F("organization"), Lower("name"), name="segment_name_per_org"
+                models.F("organization"),
+                Lower("name"),
+                name="segment_name_per_org",
+                violation_error_message="A segment of that name exists already.",
             ),
         ]
 
