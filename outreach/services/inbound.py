@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,6 +29,7 @@ from outreach.models import (
     Subscriber,
 )
 from outreach.onboarding import is_skip, parse_age, parse_region, region_menu
+from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.replies import CONSENT_TEXT_VERSION, reply_text
 from outreach.selectors.conversation import keyword_set_for, regions_for, reply_overrides_for
 from outreach.services.consent import consent_record
@@ -327,12 +327,7 @@ def _first_word(text: str) -> str:
     return words[0][:40] if words else ""
 
 
-def _enqueue(inbound_id: int) -> None:
+def _enqueue(object_id: int) -> None:
     from outreach.tasks import handle_inbound
 
-    try:
-        handle_inbound.apply_async(args=[inbound_id], queue="priority")
-    except Exception:  # the broker is down: the message is stored, the sweeper will route it
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.exception("could not enqueue inbound %s; the sweeper will", inbound_id)
+    enqueue_or_leave_to_sweeper(handle_inbound, object_id)

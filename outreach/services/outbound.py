@@ -28,6 +28,7 @@ from outreach.models import (
     OutboundStatus,
     Subscriber,
 )
+from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.sms_encoding import sms_length
 
 logger = logging.getLogger(__name__)
@@ -176,12 +177,7 @@ def _requeue(
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
 
 
-def _enqueue(message_id: int) -> None:
+def _enqueue(object_id: int) -> None:
     from outreach.tasks import send_message
 
-    try:
-        send_message.apply_async(args=[message_id], queue="priority")
-    except Exception:  # the broker is down: the message is stored, the sweeper will send it
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.exception("could not enqueue message %s; the sweeper will", message_id)
+    enqueue_or_leave_to_sweeper(send_message, object_id)
