@@ -6,7 +6,15 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from campaigns.models import Segment
+from campaigns.models import (
+    BlackoutWindow,
+    Campaign,
+    Segment,
+    Variant,
+    Wave,
+    WaveComment,
+    WaveTransition,
+)
 from campaigns.services.segments import FILTER_FIELDS, segment_filters_clean
 from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.errors import InvalidInput
@@ -67,3 +75,66 @@ class SegmentAdmin(OrganizationScopedAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class BlackoutWindowInline(admin.TabularInline):
+    model = BlackoutWindow
+    extra = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(OrganizationScopedAdmin):
+    list_display = ["name", "organization", "country", "election_date", "timezone"]
+    list_filter = ["country", "organization"]
+    search_fields = ["name"]
+    inlines = [BlackoutWindowInline]
+    filter_horizontal = ["target_regions"]
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    extra = 0
+
+
+class WaveTransitionInline(admin.TabularInline):
+    model = WaveTransition
+    extra = 0
+    readonly_fields = ["from_status", "to_status", "by", "at", "note"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class WaveCommentInline(admin.TabularInline):
+    model = WaveComment
+    extra = 0
+    readonly_fields = ["author", "created_at"]
+
+
+@admin.register(Wave)
+class WaveAdmin(OrganizationScopedAdmin):
+    """Read the state here; status changes go through the API (two-person rule, transitions)."""
+
+    list_display = ["name", "campaign", "status", "priority", "scheduled_for", "created_by"]
+    list_filter = ["status", "priority", "campaign", "organization"]
+    search_fields = ["name"]
+    readonly_fields = [
+        "status",
+        "paused_from",
+        "requested_at",
+        "scheduled_for",
+        "approved_by",
+        "approved_at",
+        "blackout_approved_by",
+        "blackout_approved_at",
+        "blackout_approval_reason",
+        "created_by",
+    ]
+    inlines = [VariantInline, WaveCommentInline, WaveTransitionInline]
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False  # composing goes through the API, where variants are checked
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # an edit must send the wave back to review: the API does that

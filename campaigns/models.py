@@ -1,10 +1,18 @@
-"""What to say, to whom, when. So far: segments, the saved audiences a wave is sent to."""
+"""What to say, to whom, when: campaigns, their waves and language variants, and segments."""
+
+import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
 from outreach.models import Channel, OrganizationOwned, Region
+from outreach.validators import (
+    validate_country_code,
+    validate_language_code,
+    validate_language_codes,
+    validate_timezone,
+)
 
 
 class Segment(OrganizationOwned):
@@ -48,3 +56,190 @@ class Segment(OrganizationOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Campaign(OrganizationOwned):
+    """A sequence of waves around one election, in one country and time zone.
+
+    Quiet hours, blackout windows and election day are local times in `timezone`.
+    """
+
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2, validators=[validate_country_code])
+    election_date = models.DateField(null=True, blank=True, help_text="Local date of polling day.")
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    default_language = models.CharField(max_length=3, validators=[validate_language_code])
+    languages = models.JSONField(default=list, validators=[validate_language_codes])
+    target_regions = models.ManyToManyField(
+        Region, blank=True, related_name="+", help_text="None: the whole country."
+    )
+    quiet_start = models.TimeField(default=datetime.time(21, 0), help_text="Local; sending stops.")
+    quiet_end = models.TimeField(default=datetime.time(8, 0), help_text="Local; sending resumes.")
+    sensitive_terms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Party and candidate names: inside a blackout window a "
+        "wave mentioning one needs an admin's extra approval.",
+    )
+    fatigue_cap_per_week = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=3,
+        help_text="At most this many waves a subscriber per 7 days.",
+    )
+    opt_out_footer_every = models.PositiveSmallIntegerField(
+        default=5,
+        help_text='"Reply STOP to opt out" on the first message and every Nth; 0: first only.',
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="campaign_name_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BlackoutWindow(models.Model):
+    """A stretch of time no wave may go out in (e.g. the 48 hours before polls open)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="blackouts")
+    starts_at = models.DateTimeField(help_text="Stored in UTC; entered in campaign-local time.")
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="blackout_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+
+class WaveStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class WavePriority(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    URGENT = "urgent", "Urgent (rumour rebuttal)"
+
+
+class Wave(OrganizationOwned):
+    """One message to one segment at one time, written once per language."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="waves")
+    name = models.CharField(max_length=120)
+    send_at_absolute = models.DateTimeField(null=True, blank=True)
+    send_at_relative = models.CharField(
+        max_length=20, blank=True, help_text="Relative to election day, e.g. E-7d 18:00."
+    )
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="The send time asked for, resolved to UTC."
+    )
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True, help_text="When it will start: after quiet hours, in UTC."
+    )
+    segment = models.ForeignKey(
+        "campaigns.Segment", on_delete=models.PROTECT, related_name="waves", null=True, blank=True
+    )
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
+    priority = models.CharField(
+        max_length=8, choices=WavePriority.choices, default=WavePriority.NORMAL
+    )
+    status = models.CharField(max_length=10, choices=WaveStatus.choices, default=WaveStatus.DRAFT)
+    paused_from = models.CharField(max_length=10, choices=WaveStatus.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    blackout_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    blackout_approved_at = models.DateTimeField(null=True, blank=True)
+    blackout_approval_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "scheduled_for"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WaveTransition(models.Model):
+    """Every change of a wave's status: from what, to what, who, when, why."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=10, choices=WaveStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=WaveStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class Variant(models.Model):
+    """A wave's text in one language."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="variants")
+    language = models.CharField(max_length=3, validators=[validate_language_code])
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "language"], name="one_variant_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave} ({self.language})"
+
+
+class WaveComment(models.Model):
+    """A reviewer's (or author's) remark on a wave."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.wave} by {self.author}"

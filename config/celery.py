@@ -13,8 +13,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Replies and confirmations go through `priority`; campaign fan-out and dispatch through `bulk`,
 # so a large wave never delays a STOP confirmation.
 app.conf.task_queues = (Queue("priority"), Queue("bulk"))
-app.conf.task_routes = {"campaigns.tasks.*": {"queue": "bulk"}}
+# The scheduler's tick is small and must never wait behind a wave's fan-out.
+app.conf.task_routes = {
+    "campaigns.tasks.tick": {"queue": "priority"},
+    "campaigns.tasks.*": {"queue": "bulk"},
+}
 app.conf.beat_schedule = {
+    "campaigns-tick": {
+        "task": "campaigns.tasks.tick",
+        "schedule": 5.0,  # pause, resume and due waves take effect within one tick
+        "options": {"expires": 4},
+    },
     "sweep-lost-work": {
         "task": "outreach.tasks.sweep",
         "schedule": 30.0,

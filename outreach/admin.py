@@ -10,6 +10,7 @@ from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.models import (
     AnonymousTally,
     Channel,
+    ChannelPrice,
     ConsentEvent,
     InboundMessage,
     Keyword,
@@ -101,8 +102,14 @@ class ServiceHeartbeatAdmin(admin.ModelAdmin):
     readonly_fields = ["name", "beat_at", "hostname"]
 
 
+class ChannelPriceInline(admin.TabularInline):
+    model = ChannelPrice
+    extra = 0
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrganizationScopedAdmin):
+    inlines = [ChannelPriceInline]
     change_roles = frozenset({Role.ADMIN})
     list_display = ["name", "organization", "kind", "country", "from_number", "is_active"]
     list_filter = ["kind", "is_active", "country", "organization"]

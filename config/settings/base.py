@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "outreach.models.channels.ChannelKind",
         "ConsentKindEnum": "outreach.models.subscribers.ConsentKind",
+        "WaveStatusEnum": "campaigns.models.WaveStatus",
     },
 }
 

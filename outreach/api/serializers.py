@@ -31,6 +31,13 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """A date-time that keeps no offset when given none: the service reads it in local time."""
+
+    def enforce_timezone(self, value: Any) -> Any:
+        return value if value.tzinfo is None else super().enforce_timezone(value)
+
+
 class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization

@@ -1,4 +1,4 @@
-from .channels import Channel, ChannelKind
+from .channels import Channel, ChannelKind, ChannelPrice
 from .health import ServiceHeartbeat
 from .messages import (
     InboundIntent,
@@ -31,6 +31,7 @@ __all__ = [
     "AnonymousTally",
     "Channel",
     "ChannelKind",
+    "ChannelPrice",
     "ConsentEvent",
     "ConsentKind",
     "ConsentSource",

@@ -41,3 +41,21 @@ class Channel(OrganizationOwned):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class ChannelPrice(models.Model):
+    """What one SMS segment costs on a channel to a number of one country."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="prices")
+    country = models.CharField(max_length=2, validators=[validate_country_code])
+    price_per_segment = models.DecimalField(max_digits=8, decimal_places=5)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "country"], name="one_price_per_country"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_per_segment} {self.currency} per segment to {self.country}"

@@ -65,8 +65,13 @@ def reply_queue(
         language=language,
         segments=sms_length(body).segments,
     )
-    transaction.on_commit(lambda: _enqueue(message.pk))
+    message_enqueue(message)
     return message
+
+
+def message_enqueue(message: OutboundMessage) -> None:
+    """Hand a stored message to the priority queue once the transaction commits."""
+    transaction.on_commit(lambda: _enqueue(message.pk))
 
 
 def message_send(*, message_id: int) -> SendOutcome:

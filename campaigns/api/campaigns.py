@@ -1,0 +1,115 @@
+"""Campaigns through the API: managers create and change them; times in local and UTC."""
+
+from zoneinfo import ZoneInfo
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from campaigns.models import BlackoutWindow, Campaign
+from campaigns.services.campaigns import PRESETS, campaign_create, campaign_update
+from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
+from outreach.api.views import ORGANIZATION_PARAMETER
+from outreach.api.viewsets import OrganizationScopedViewSet
+
+
+class BlackoutSerializer(serializers.ModelSerializer):
+    starts_at_local = serializers.SerializerMethodField()
+    ends_at_local = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BlackoutWindow
+        fields = ["id", "starts_at", "ends_at", "starts_at_local", "ends_at_local", "reason"]
+        read_only_fields = fields
+
+    def get_starts_at_local(self, window: BlackoutWindow) -> str:
+        return window.starts_at.astimezone(ZoneInfo(window.campaign.timezone)).isoformat()
+
+    def get_ends_at_local(self, window: BlackoutWindow) -> str:
+        return window.ends_at.astimezone(ZoneInfo(window.campaign.timezone)).isoformat()
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    blackouts = BlackoutSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "country",
+            "election_date",
+            "timezone",
+            "default_language",
+            "languages",
+            "target_regions",
+            "quiet_start",
+            "quiet_end",
+            "blackouts",
+            "sensitive_terms",
+            "fatigue_cap_per_week",
+            "opt_out_footer_every",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BlackoutInputSerializer(StrictInputSerializer):
+    starts_at = LocalDateTimeField(help_text="Campaign-local unless it carries an offset.")
+    ends_at = LocalDateTimeField(default_timezone=None)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class CampaignInputSerializer(StrictInputSerializer):
+    preset = serializers.ChoiceField(
+        choices=sorted(PRESETS), required=False, help_text="KE: 08:00-18:00 EAT, en + sw."
+    )
+    name = serializers.CharField(max_length=120)
+    country = serializers.CharField(max_length=2, required=False)
+    election_date = serializers.DateField(required=False, allow_null=True)
+    timezone = serializers.CharField(max_length=64, required=False)
+    default_language = serializers.CharField(max_length=3, required=False)
+    languages = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
+    target_regions = serializers.ListField(child=serializers.IntegerField(), required=False)
+    quiet_start = serializers.TimeField(required=False)
+    quiet_end = serializers.TimeField(required=False)
+    blackouts = BlackoutInputSerializer(many=True, required=False)
+    sensitive_terms = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=200
+    )
+    fatigue_cap_per_week = serializers.IntegerField(
+        min_value=1, max_value=50, required=False, allow_null=True
+    )
+    opt_out_footer_every = serializers.IntegerField(min_value=0, max_value=100, required=False)
+
+
+@extend_schema(parameters=[ORGANIZATION_PARAMETER])
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
+    """Campaigns around an election: time zone, quiet hours, blackout windows, caps."""
+
+    queryset = Campaign.objects.prefetch_related("blackouts", "target_regions")
+    serializer_class = CampaignSerializer
+    search_fields = ["name"]
+    filterset_fields = ["country"]
+
+    @extend_schema(request=CampaignInputSerializer, responses={201: CampaignSerializer})
+    def create(self, request: Request) -> Response:
+        payload = CampaignInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        campaign = campaign_create(
+            organization=self.organization, created_by=request.user, **payload.validated_data
+        )
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CampaignInputSerializer, responses=CampaignSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        payload = CampaignInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        if "preset" in changes:
+            changes.pop("preset")
+        campaign = campaign_update(campaign=self.get_object(), by=request.user, **changes)
+        campaign.refresh_from_db()
+        return Response(CampaignSerializer(campaign).data)

@@ -1,0 +1,299 @@
+"""Waves through the API: compose, review, schedule; every transition recorded and shown."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from campaigns.composition import variant_stats
+from campaigns.models import Campaign, Wave, WaveComment, WaveTransition
+from campaigns.selectors.waves import wave_audience, wave_price
+from campaigns.services import waves as services
+from campaigns.services.test_sends import wave_test_send
+from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
+from outreach.api.views import ORGANIZATION_PARAMETER
+from outreach.api.viewsets import OrganizationScopedViewSet
+from outreach.errors import InvalidInput
+from outreach.models import Role
+from outreach.models.organizations import STAFF_ROLES
+
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+REVIEWERS = frozenset({Role.ADMIN, Role.REVIEWER})
+ADMINS = frozenset({Role.ADMIN})
+
+
+class VariantInputSerializer(StrictInputSerializer):
+    language = serializers.CharField(max_length=3)
+    body = serializers.CharField(max_length=2000, trim_whitespace=False)
+
+
+class WaveInputSerializer(StrictInputSerializer):
+    campaign = serializers.IntegerField()
+    name = serializers.CharField(max_length=120)
+    send_at = LocalDateTimeField(
+        required=False,
+        allow_null=True,
+        default_timezone=None,
+        help_text="Absolute; campaign-local unless it carries an offset.",
+    )
+    send_at_relative = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="E.g. E-7d 18:00, E+1d 09:00."
+    )
+    segment = serializers.IntegerField(required=False, allow_null=True)
+    channels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    priority = serializers.ChoiceField(choices=["normal", "urgent"], required=False)
+    variants = VariantInputSerializer(many=True, required=False)
+
+
+class CommentInputSerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=2000)
+
+
+class BlackoutApprovalSerializer(StrictInputSerializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class TestSendSerializer(StrictInputSerializer):
+    numbers = serializers.ListField(
+        child=serializers.CharField(max_length=32), min_length=1, max_length=10
+    )
+    language = serializers.CharField(max_length=3, required=False)
+    channel = serializers.IntegerField(required=False)
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    by = serializers.CharField(source="by.username", default=None)
+
+    class Meta:
+        model = WaveTransition
+        fields = ["from_status", "to_status", "by", "at", "note"]
+        read_only_fields = fields
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None)
+
+    class Meta:
+        model = WaveComment
+        fields = ["id", "author", "body", "created_at"]
+        read_only_fields = fields
+
+
+class WaveSerializer(serializers.ModelSerializer):
+    times = serializers.SerializerMethodField()
+    variants = serializers.SerializerMethodField()
+    transitions = TransitionSerializer(many=True, read_only=True)
+    comments = CommentSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    blackout_approved_by = serializers.CharField(
+        source="blackout_approved_by.username", default=None
+    )
+    sensitive_terms = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Wave
+        fields = [
+            "id",
+            "campaign",
+            "name",
+            "status",
+            "priority",
+            "send_at_absolute",
+            "send_at_relative",
+            "times",
+            "segment",
+            "channels",
+            "variants",
+            "sensitive_terms",
+            "created_by",
+            "approved_by",
+            "approved_at",
+            "blackout_approved_by",
+            "blackout_approved_at",
+            "blackout_approval_reason",
+            "transitions",
+            "comments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_times(self, wave: Wave) -> dict[str, Any]:
+        view = services.wave_times(wave)
+        return {
+            "timezone": view.timezone,
+            "requested_utc": view.requested_utc,
+            "requested_local": view.requested_local,
+            "scheduled_utc": view.scheduled_utc,
+            "scheduled_local": view.scheduled_local,
+        }
+
+    def get_variants(self, wave: Wave) -> list[dict[str, Any]]:
+        price, currency = wave_price(wave)
+        longest_region = services._longest_region(wave.campaign)
+        result = []
+        for variant in wave.variants.all():
+            stats = variant_stats(
+                variant.body,
+                declared_language=variant.language,
+                campaign_name=wave.campaign.name,
+                longest_region=longest_region,
+                price_per_segment=price,
+                currency=currency,
+                max_segments=services.MAX_SEGMENTS,
+            )
+            result.append(
+                {
+                    "language": variant.language,
+                    "body": variant.body,
+                    "encoding": stats.encoding,
+                    "characters": stats.characters,
+                    "segments": stats.segments,
+                    "estimated_cost_per_message": _money(stats.cost_per_message),
+                    "currency": stats.currency,
+                    "language_check": {
+                        "detected": stats.language.detected,
+                        "confidence": stats.language.confidence,
+                        "matches": stats.language.matches,
+                        "warning": stats.language.warning,
+                    },
+                }
+            )
+        return result
+
+    def get_sensitive_terms(self, wave: Wave) -> list[str]:
+        return services.sensitive_terms_in(wave)
+
+
+@extend_schema(parameters=[ORGANIZATION_PARAMETER])
+class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
+    """Compose (managers), review (reviewers and admins, never the author), schedule, control."""
+
+    queryset = Wave.objects.select_related(
+        "campaign", "created_by", "approved_by"
+    ).prefetch_related("variants", "transitions__by", "comments__author", "channels")
+    serializer_class = WaveSerializer
+    filterset_fields = ["campaign", "status", "priority"]
+    search_fields = ["name"]
+    ordering_fields = ["created_at", "scheduled_for"]
+    read_roles = STAFF_ROLES
+    write_roles = MANAGERS
+    roles_by_action = {
+        "approve": REVIEWERS,
+        "request_changes": REVIEWERS,
+        "comment": STAFF_ROLES,
+        "approve_blackout": ADMINS,
+        "preview": STAFF_ROLES,
+    }
+
+    @extend_schema(request=WaveInputSerializer, responses={201: WaveSerializer})
+    def create(self, request: Request) -> Response:
+        payload = WaveInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        campaign = self._campaign(data.pop("campaign"))
+        wave = services.wave_create(campaign=campaign, created_by=request.user, **data)
+        return Response(self._out(wave), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WaveInputSerializer, responses=WaveSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        payload = WaveInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        if "campaign" in data:
+            raise InvalidInput("A wave cannot move to another campaign.", field="campaign")
+        wave = services.wave_update(wave=self.get_object(), by=request.user, **data)
+        return Response(self._out(wave))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_submit(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_approve(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=CommentInputSerializer, responses=WaveSerializer)
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request: Request, pk: str) -> Response:
+        payload = CommentInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        wave = services.wave_request_changes(
+            wave=self.get_object(), by=request.user, comment=payload.validated_data["body"]
+        )
+        return Response(self._out(wave))
+
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
+    @action(detail=True, methods=["post"])
+    def comment(self, request: Request, pk: str) -> Response:
+        payload = CommentInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        comment = services.wave_comment(
+            wave=self.get_object(), by=request.user, body=payload.validated_data["body"]
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BlackoutApprovalSerializer, responses=WaveSerializer)
+    @action(detail=True, methods=["post"], url_path="approve-blackout")
+    def approve_blackout(self, request: Request, pk: str) -> Response:
+        payload = BlackoutApprovalSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        wave = services.wave_approve_blackout(
+            wave=self.get_object(), by=request.user, reason=payload.validated_data["reason"]
+        )
+        return Response(self._out(wave))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_schedule(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_pause(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_resume(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=None, responses=WaveSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return Response(self._out(services.wave_cancel(wave=self.get_object(), by=request.user)))
+
+    @extend_schema(request=None, responses=dict)
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: str) -> Response:
+        """Who would get it: count by language and region, fallbacks, fatigue-capped, cost."""
+        audience = wave_audience(self.get_object())
+        return Response({**audience, "estimated_cost": _money(audience.get("estimated_cost"))})
+
+    @extend_schema(request=TestSendSerializer, responses={202: dict})
+    @action(detail=True, methods=["post"], url_path="test-send")
+    def test_send(self, request: Request, pk: str) -> Response:
+        payload = TestSendSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        sent = wave_test_send(wave=self.get_object(), by=request.user, **payload.validated_data)
+        return Response({"queued": sent}, status=status.HTTP_202_ACCEPTED)
+
+    def _campaign(self, campaign_id: int) -> Campaign:
+        campaign = Campaign.objects.filter(organization=self.organization, pk=campaign_id).first()
+        if campaign is None:
+            raise InvalidInput("No such campaign in this organization.", field="campaign")
+        return campaign
+
+    def _out(self, wave: Wave) -> dict[str, Any]:
+        return WaveSerializer(self.get_queryset().get(pk=wave.pk)).data
+
+
+def _money(amount: object) -> str | None:
+    # As strings, like every decimal in this API: floats would round a price.
+    return None if amount is None else str(amount)

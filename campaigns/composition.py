@@ -1,0 +1,275 @@
+"""What a wave's message costs and says, per language variant, before it is approved.
+
+Pure functions on text; no models, no database. A variant is a template with placeholders:
+{region}, {campaign} and {link:URL}; literal braces are doubled, "{{" and "}}", as in str.format.
+Lengths, segments and costs are computed on a worst-case rendering (the longest region name, a
+tracked short link), so the segment count shown is the one subscribers will really cost.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
+
+from langdetect import detect_langs
+from langdetect.lang_detect_exception import LangDetectException
+
+# Importing outreach.language seeds langdetect's factory, so the same text gets the same answer.
+from outreach.language import CONFIDENCE_THRESHOLD, MIN_LETTERS, MIN_WORDS
+from outreach.sms_encoding import sms_length
+
+PLACEHOLDERS = ("region", "campaign", "link")
+
+# Links are sent as tracked short links on our own domain, e.g. https://amani.ke/l/a1B2 (23
+# characters; a 4-character code covers 62**4, about 14.7 million links).
+LINK_LENGTH = 23
+LINK_PREFIX = "https://amani.ke/l/"
+
+LANGUAGE_NAMES_EN = {
+    "en": "English",
+    "sw": "Kiswahili",
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "so": "Somali",
+    "ar": "Arabic",
+}
+
+_USE = "use {region}, {campaign} or {link:URL}"
+_FOUR_PLACES = Decimal("0.0001")
+_PLACEHOLDER_LIKE = re.compile(r"\{[^{}]*\}")
+_URL_LIKE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+class PlaceholderError(ValueError):
+    """A template's placeholders cannot be rendered; the message names the placeholder."""
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """One placeholder in a template: {link:https://x.org/a} is ("link", "https://x.org/a").
+
+    `start` and `end` delimit the whole "{...}" in the template (end exclusive); `argument` is
+    None when there is no ":" and "" for "{link:}".
+    """
+
+    name: str
+    argument: str | None
+    start: int
+    end: int
+
+    @property
+    def source(self) -> str:
+        """The placeholder as written, braces included."""
+        argument = "" if self.argument is None else f":{self.argument}"
+        return f"{{{self.name}{argument}}}"
+
+
+@dataclass(frozen=True)
+class LanguageCheck:
+    """Whether a variant's text looks like its declared language; a warning, never an error."""
+
+    declared: str
+    detected: str | None  # top langdetect candidate; None when the text is too short to judge
+    confidence: float | None
+    matches: bool | None  # None when not judged, or judged too unsure to say
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    """What one language variant will cost and say, rendered at its longest."""
+
+    encoding: str
+    characters: int
+    units: int
+    segments: int
+    cost_per_message: Decimal | None  # None when no price is known
+    currency: str | None
+    over_limit: bool  # segments > max_segments
+    language: LanguageCheck
+
+
+def find_placeholders(text: str) -> list[Placeholder]:
+    """The placeholders in a template, in order, whatever their names.
+
+    Raises PlaceholderError only for brace syntax (unclosed "{", stray "}", nested braces);
+    names and arguments are checked by validate_placeholders.
+    """
+    return [placeholder for placeholder in _parse(text) if isinstance(placeholder, Placeholder)]
+
+
+def validate_placeholders(text: str) -> None:
+    """Raise PlaceholderError naming the first placeholder that cannot be rendered."""
+    for placeholder in find_placeholders(text):
+        if problem := _placeholder_problem(placeholder):
+            raise PlaceholderError(problem)
+
+
+def render_for_length(text: str, *, campaign_name: str, longest_region: str) -> str:
+    """The template at its longest: real names, a LINK_LENGTH short link, literal braces.
+
+    Raises PlaceholderError when the template is not valid.
+    """
+    validate_placeholders(text)
+    link = LINK_PREFIX + "x" * (LINK_LENGTH - len(LINK_PREFIX))
+    values = {"region": longest_region, "campaign": campaign_name, "link": link}
+    return "".join(
+        values[piece.name] if isinstance(piece, Placeholder) else piece for piece in _parse(text)
+    )
+
+
+def check_language(text: str, declared: str) -> LanguageCheck:
+    """Whether the text, placeholders and URLs aside, looks like the declared language.
+
+    Not judged (detected None) below MIN_WORDS words or MIN_LETTERS letters; a different top
+    candidate only warns when langdetect is at least CONFIDENCE_THRESHOLD sure of it.
+    """
+    prose = _URL_LIKE.sub(" ", _PLACEHOLDER_LIKE.sub(" ", text))
+    words = [word for word in prose.split() if any(ch.isalpha() for ch in word)]
+    if len(words) < MIN_WORDS or sum(ch.isalpha() for ch in prose) < MIN_LETTERS:
+        return LanguageCheck(declared, detected=None, confidence=None, matches=None, warning=None)
+    try:
+        top = detect_langs(prose)[0]
+    except LangDetectException:  # no usable features, e.g. only digits and punctuation
+        return LanguageCheck(declared, detected=None, confidence=None, matches=None, warning=None)
+    confidence = round(top.prob, 3)
+    if _primary(top.lang) == _primary(declared):
+        return LanguageCheck(declared, top.lang, confidence, matches=True, warning=None)
+    if confidence < CONFIDENCE_THRESHOLD:
+        return LanguageCheck(declared, top.lang, confidence, matches=None, warning=None)
+    warning = (
+        f"This text looks like {_language_name(top.lang)} ({confidence:.2f}), "
+        f"not {_language_name(declared)} ({declared})."
+    )
+    return LanguageCheck(declared, top.lang, confidence, matches=False, warning=warning)
+
+
+def variant_stats(
+    text: str,
+    *,
+    declared_language: str,
+    campaign_name: str,
+    longest_region: str,
+    price_per_segment: Decimal | None,
+    currency: str | None,
+    max_segments: int = 10,
+) -> VariantStats:
+    """Encoding, length, segments and cost of the worst-case rendering, and its language check.
+
+    Raises PlaceholderError when the template is not valid, and ValueError for a price without
+    a currency.
+    """
+    if price_per_segment is not None and not currency:
+        raise ValueError("A price per segment needs a currency")
+    length = sms_length(
+        render_for_length(text, campaign_name=campaign_name, longest_region=longest_region)
+    )
+    cost = None
+    if price_per_segment is not None:
+        cost = (price_per_segment * length.segments).quantize(_FOUR_PLACES, ROUND_HALF_UP)
+    return VariantStats(
+        encoding=length.encoding,
+        characters=length.characters,
+        units=length.units,
+        segments=length.segments,
+        cost_per_message=cost,
+        currency=currency if cost is not None else None,
+        over_limit=length.segments > max_segments,
+        language=check_language(text, declared_language),
+    )
+
+
+def estimate_cost(
+    stats_and_audience: Mapping[str, tuple[VariantStats, int]],
+) -> tuple[Decimal | None, str | None]:
+    """Total cost of a wave over its languages: cost per message times audience, and currency.
+
+    (None, None) when a variant with an audience has no price; (0, None) when nobody is
+    reached. Raises ValueError when priced variants use different currencies.
+    """
+    reached = [(stats, count) for stats, count in stats_and_audience.values() if count > 0]
+    currencies = {stats.currency for stats, _ in reached if stats.cost_per_message is not None}
+    if len(currencies) > 1:
+        raise ValueError(f"Variants are priced in different currencies: {sorted(currencies)}")
+    if any(stats.cost_per_message is None for stats, _ in reached):
+        return None, None
+    total = sum((stats.cost_per_message * count for stats, count in reached), Decimal(0))
+    return total.quantize(_FOUR_PLACES), (currencies.pop() if currencies else None)
+
+
+def _parse(text: str) -> Iterator[str | Placeholder]:
+    """The template as literal text pieces and placeholders; raises on brace syntax."""
+    literal_start = position = 0
+    while position < len(text):
+        ch = text[position]
+        if ch not in "{}":
+            position += 1
+            continue
+        if text.startswith(ch * 2, position):  # "{{" and "}}" are literal braces
+            yield text[literal_start:position] + ch
+            position = literal_start = position + 2
+            continue
+        if ch == "}":
+            raise PlaceholderError(
+                f"Stray }} at character {position + 1}: write }}}} for a literal brace"
+            )
+        end = _closing_brace(text, position)
+        yield text[literal_start:position]
+        name, colon, argument = text[position + 1 : end].partition(":")
+        yield Placeholder(name, argument if colon else None, start=position, end=end + 1)
+        position = literal_start = end + 1
+    yield text[literal_start:]
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    """Index of the "}" closing the "{" at `opening`; raises if unclosed or nested."""
+    for position in range(opening + 1, len(text)):
+        if text[position] == "}":
+            return position
+        if text[position] == "{":
+            raise PlaceholderError(
+                f"Nested braces in {text[opening : position + 1]}...: placeholders cannot "
+                "contain { or }"
+            )
+    raise PlaceholderError(
+        f"Unclosed {{ in {text[opening : opening + 30]!r}: close it with }}, "
+        "or write {{ for a literal brace"
+    )
+
+
+def _placeholder_problem(placeholder: Placeholder) -> str | None:
+    """Why this placeholder cannot be rendered, or None."""
+    source = placeholder.source
+    if placeholder.name not in PLACEHOLDERS:
+        return f"Unknown placeholder {source}: {_USE}"
+    if placeholder.name != "link":
+        if placeholder.argument is not None:
+            return f"{source} takes no argument: write {{{placeholder.name}}}"
+        return None
+    if not placeholder.argument:
+        return f"{source} needs a URL: write {{link:https://...}}"
+    if not _is_web_url(placeholder.argument):
+        return f"{source} needs an http:// or https:// URL with a host"
+    return None
+
+
+def _is_web_url(url: str) -> bool:
+    """Whether `url` is an http(s) URL with a host and no whitespace."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an invalid port or a malformed IPv6 host
+        return False
+    has_space = any(ch.isspace() for ch in url)
+    return parts.scheme in ("http", "https") and bool(hostname) and not has_space
+
+
+def _language_name(code: str) -> str:
+    return LANGUAGE_NAMES_EN.get(code, code)
+
+
+def _primary(code: str) -> str:
+    """The primary subtag of a language code: "pt-BR" -> "pt"."""
+    return code.split("-")[0].lower()

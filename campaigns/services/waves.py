@@ -1,0 +1,467 @@
+"""Writes on waves: compose, review (two people), schedule, pause, resume, cancel — each recorded.
+
+draft → in_review → approved → scheduled → sending → sent, with paused and cancelled.
+Editing a wave that was submitted or approved sends it back to draft.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import timing
+from campaigns.composition import PlaceholderError, validate_placeholders, variant_stats
+from campaigns.models import (
+    Campaign,
+    Segment,
+    Variant,
+    Wave,
+    WaveComment,
+    WavePriority,
+    WaveStatus,
+    WaveTransition,
+)
+from outreach.errors import InvalidInput, NotAllowed
+from outreach.models import Channel, Role, User
+from outreach.selectors.organizations import role_in
+
+WAVE_FIELDS = ("name", "send_at", "send_at_relative", "segment", "channels", "priority", "variants")
+EDITABLE = {WaveStatus.DRAFT, WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
+BACK_TO_DRAFT = {WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
+FINAL = {WaveStatus.SENT, WaveStatus.CANCELLED}
+MAX_SEGMENTS = 10  # Twilio refuses bodies over 1,600 characters: 10 concatenated segments
+REVIEWERS = {Role.REVIEWER, Role.ADMIN}
+
+
+@transaction.atomic
+def wave_create(*, campaign: Campaign, created_by: User, name: str, **fields: Any) -> Wave:
+    """Compose a wave (a draft): its send time, segment, channels and one variant per language."""
+    wave = Wave(organization=campaign.organization, campaign=campaign, created_by=created_by)
+    wave = _apply(wave, {"name": name, **fields})
+    _record(wave, "", WaveStatus.DRAFT, created_by, "created")
+    return wave
+
+
+@transaction.atomic
+def wave_update(*, wave: Wave, by: User, **changes: Any) -> Wave:
+    """Edit a wave; a submitted, approved or scheduled wave goes back to draft for a new review."""
+    wave = _locked(wave)
+    if wave.status not in EDITABLE:
+        raise InvalidInput(f"A {wave.status} wave cannot be edited.", field="status")
+    wave = _apply(wave, changes)
+    if wave.status in BACK_TO_DRAFT:
+        _move(wave, WaveStatus.DRAFT, by, "edited: needs a new review")
+    return wave
+
+
+@transaction.atomic
+def wave_submit(*, wave: Wave, by: User) -> Wave:
+    """Ask for review: the wave must be complete and due in the future."""
+    wave = _expect(wave, {WaveStatus.DRAFT})
+    _check_complete(wave)
+    return _move(wave, WaveStatus.IN_REVIEW, by)
+
+
+@transaction.atomic
+def wave_approve(*, wave: Wave, by: User) -> Wave:
+    """Approve: a reviewer or admin who is not the author (the two-person rule)."""
+    wave = _expect(wave, {WaveStatus.IN_REVIEW})
+    if wave.created_by_id == by.pk:
+        raise NotAllowed("You wrote this wave: another member must approve it.")
+    if role_in(by, wave.organization_id) not in REVIEWERS:
+        raise NotAllowed("Only a reviewer or an admin approves waves.")
+    wave.approved_by, wave.approved_at = by, timezone.now()
+    wave.save(update_fields=["approved_by", "approved_at", "updated_at"])
+    return _move(wave, WaveStatus.APPROVED, by)
+
+
+@transaction.atomic
+def wave_request_changes(*, wave: Wave, by: User, comment: str) -> Wave:
+    """Send a wave in review back to its author with a comment."""
+    wave = _expect(wave, {WaveStatus.IN_REVIEW})
+    wave_comment(wave=wave, by=by, body=comment)
+    return _move(wave, WaveStatus.DRAFT, by, "changes requested")
+
+
+def wave_comment(*, wave: Wave, by: User, body: str) -> WaveComment:
+    """A remark on a wave, at any stage."""
+    if not body.strip():
+        raise InvalidInput("Write a comment.", field="body")
+    return WaveComment.objects.create(wave=wave, author=by, body=body.strip())
+
+
+@transaction.atomic
+def wave_approve_blackout(*, wave: Wave, by: User, reason: str) -> Wave:
+    """An admin's recorded approval for an urgent wave to go out inside a blackout window."""
+    wave = _locked(wave)
+    if role_in(by, wave.organization_id) != Role.ADMIN:
+        raise NotAllowed("Only an admin approves sending inside a blackout window.")
+    if wave.priority != WavePriority.URGENT:
+        raise InvalidInput(
+            "Only urgent waves may go out inside a blackout window.", field="priority"
+        )
+    if not reason.strip():
+        raise InvalidInput("Say why this wave must go out in the blackout.", field="reason")
+    wave.blackout_approved_by, wave.blackout_approved_at = by, timezone.now()
+    wave.blackout_approval_reason = reason.strip()[:300]
+    wave.save(
+        update_fields=[
+            "blackout_approved_by",
+            "blackout_approved_at",
+            "blackout_approval_reason",
+            "updated_at",
+        ]
+    )
+    terms = sensitive_terms_in(wave)
+    mentions = f" (mentions {', '.join(terms)})" if terms else ""
+    note = f"blackout approved{mentions}: {wave.blackout_approval_reason}"
+    _record(wave, wave.status, wave.status, by, note[:300])
+    return wave
+
+
+@transaction.atomic
+def wave_schedule(*, wave: Wave, by: User | None, now: dt.datetime | None = None) -> Wave:
+    """Schedule an approved wave: quiet hours defer it, a blackout window blocks it."""
+    wave = _expect(wave, {WaveStatus.APPROVED})
+    now = now or timezone.now()
+    schedule = _plan(wave)
+    if schedule.requested_at < now:
+        raise InvalidInput("The send time has passed; choose a later one.", field="send_at")
+    _check_blackout(wave, schedule)
+    wave.scheduled_for = schedule.send_at
+    wave.save(update_fields=["scheduled_for", "updated_at"])
+    note = "deferred past quiet hours" if schedule.deferred_for_quiet_hours else ""
+    return _move(wave, WaveStatus.SCHEDULED, by, note)
+
+
+@transaction.atomic
+def wave_pause(*, wave: Wave, by: User) -> Wave:
+    """Stop a scheduled or sending wave; it takes effect at the next tick."""
+    wave = _expect(wave, {WaveStatus.SCHEDULED, WaveStatus.SENDING})
+    wave.paused_from = wave.status
+    wave.save(update_fields=["paused_from", "updated_at"])
+    return _move(wave, WaveStatus.PAUSED, by)
+
+
+@transaction.atomic
+def wave_resume(*, wave: Wave, by: User) -> Wave:
+    """Resume a paused wave where it stopped; a wave not yet started is re-planned first."""
+    wave = _expect(wave, {WaveStatus.PAUSED})
+    target = WaveStatus(wave.paused_from or WaveStatus.SCHEDULED)
+    if target == WaveStatus.SCHEDULED:
+        schedule = _plan(wave)
+        _check_blackout(wave, schedule)
+        wave.scheduled_for = schedule.send_at
+    wave.paused_from = ""
+    wave.save(update_fields=["paused_from", "scheduled_for", "updated_at"])
+    return _move(wave, target, by)
+
+
+@transaction.atomic
+def wave_cancel(*, wave: Wave, by: User) -> Wave:
+    """Cancel a wave that has not finished; nothing more of it goes out."""
+    wave = _locked(wave)
+    if wave.status in FINAL:
+        raise InvalidInput(f"A {wave.status} wave cannot be cancelled.", field="status")
+    return _move(wave, WaveStatus.CANCELLED, by)
+
+
+def waves_tick(*, now: dt.datetime | None = None) -> list[int]:
+    """The scheduler's beat: due waves start sending, unless quiet hours or a blackout say wait."""
+    now = now or timezone.now()
+    started = []
+    due = Wave.objects.filter(status=WaveStatus.SCHEDULED, scheduled_for__lte=now)
+    for wave_id in due.values_list("pk", flat=True):
+        if _start_if_due(wave_id, now):
+            started.append(wave_id)
+    return started
+
+
+def waves_replan(*, campaign: Campaign, by: User | None, reason: str) -> None:
+    """Recompute send times after the campaign's election date, zone or windows changed."""
+    now = timezone.now()
+    for wave in campaign.waves.select_for_update().exclude(status__in=[*FINAL, WaveStatus.SENDING]):
+        if wave.send_at_relative:
+            wave.requested_at = _resolve_relative(wave.send_at_relative, campaign)
+        schedule = _plan(wave) if wave.requested_at else None
+        if wave.status == WaveStatus.SCHEDULED and schedule is not None:
+            wave.scheduled_for = schedule.send_at
+            wave.save(update_fields=["requested_at", "scheduled_for", "updated_at"])
+            if schedule.requested_at < now or _blocked(wave, schedule):
+                wave.paused_from = WaveStatus.SCHEDULED
+                wave.save(update_fields=["paused_from"])
+                _move(wave, WaveStatus.PAUSED, by, f"{reason}; the new time needs a look")
+        else:
+            wave.save(update_fields=["requested_at", "updated_at"])
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A wave's times, as a manager wants to see them: local and UTC."""
+
+    requested_utc: dt.datetime | None
+    requested_local: dt.datetime | None
+    scheduled_utc: dt.datetime | None
+    scheduled_local: dt.datetime | None
+    timezone: str
+
+
+def wave_times(wave: Wave) -> ScheduleView:
+    zone = ZoneInfo(wave.campaign.timezone)
+    return ScheduleView(
+        requested_utc=wave.requested_at,
+        requested_local=wave.requested_at.astimezone(zone) if wave.requested_at else None,
+        scheduled_utc=wave.scheduled_for,
+        scheduled_local=wave.scheduled_for.astimezone(zone) if wave.scheduled_for else None,
+        timezone=wave.campaign.timezone,
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _start_if_due(wave_id: int, now: dt.datetime) -> bool:
+    with transaction.atomic():
+        wave = (
+            Wave.objects.select_for_update(skip_locked=True)
+            .select_related("campaign")
+            .filter(pk=wave_id, status=WaveStatus.SCHEDULED)
+            .first()
+        )
+        if wave is None:
+            return False  # paused, cancelled or taken by another tick meanwhile
+        campaign = wave.campaign
+        zone = ZoneInfo(campaign.timezone)
+        opening = timing.next_opening(now, quiet=_quiet(campaign), tz=zone)
+        if opening > now:
+            wave.scheduled_for = opening
+            wave.save(update_fields=["scheduled_for", "updated_at"])
+            return False
+        blackout = timing.blackout_at(now, _windows(campaign))
+        if blackout is not None and not _may_pass_blackout(wave):
+            wave.scheduled_for = blackout.end
+            wave.save(update_fields=["scheduled_for", "updated_at"])
+            return False
+        _move(wave, WaveStatus.SENDING, None, "due")
+        return True
+
+
+def _apply(wave: Wave, fields: dict[str, Any]) -> Wave:
+    unknown = set(fields) - set(WAVE_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"'{field}' is not a wave setting.", field=field)
+    campaign = wave.campaign
+    if "name" in fields:
+        wave.name = str(fields["name"]).strip()
+        if not wave.name:
+            raise InvalidInput("A wave needs a name.", field="name")
+    if "priority" in fields:
+        if fields["priority"] not in WavePriority.values:
+            raise InvalidInput(f"Choose one of {', '.join(WavePriority.values)}.", field="priority")
+        wave.priority = fields["priority"]
+    if "segment" in fields:
+        wave.segment = _own_segment(fields["segment"], campaign)
+    if "send_at" in fields or "send_at_relative" in fields:
+        _set_send_time(wave, fields.get("send_at"), fields.get("send_at_relative") or "")
+    wave.save()
+    if "channels" in fields:
+        wave.channels.set(_own_channels(fields["channels"], campaign))
+    if "variants" in fields:
+        _set_variants(wave, fields["variants"])
+    return wave
+
+
+def _set_send_time(wave: Wave, absolute: dt.datetime | None, relative: str) -> None:
+    if absolute and relative:
+        raise InvalidInput("Give send_at or send_at_relative, not both.", field="send_at")
+    if relative:
+        wave.requested_at = _resolve_relative(relative, wave.campaign)
+        wave.send_at_relative, wave.send_at_absolute = (
+            str(timing.parse_relative_time(relative)),
+            None,
+        )
+    elif absolute:
+        if timezone.is_naive(absolute):
+            absolute = absolute.replace(tzinfo=ZoneInfo(wave.campaign.timezone))
+        wave.requested_at = wave.send_at_absolute = absolute
+        wave.send_at_relative = ""
+    else:
+        wave.requested_at = wave.send_at_absolute = None
+        wave.send_at_relative = ""
+    if wave.requested_at and wave.requested_at < timezone.now():
+        field = "send_at_relative" if relative else "send_at"
+        raise InvalidInput("That time has passed; choose a later one.", field=field)
+
+
+def _resolve_relative(relative: str, campaign: Campaign) -> dt.datetime:
+    try:
+        parsed = timing.parse_relative_time(relative)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="send_at_relative") from error
+    if campaign.election_date is None:
+        raise InvalidInput(
+            "The campaign has no election date to count from; set one or give send_at.",
+            field="send_at_relative",
+        )
+    return timing.resolve_send_time(
+        parsed, election_date=campaign.election_date, tz=ZoneInfo(campaign.timezone)
+    )
+
+
+def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
+    campaign = wave.campaign
+    seen = set()
+    for index, variant in enumerate(variants):
+        language, body = variant.get("language", ""), variant.get("body", "")
+        if language not in campaign.languages:
+            raise InvalidInput(
+                f"'{language}' is not a language of this campaign "
+                f"({', '.join(campaign.languages)}).",
+                field=f"variants.{index}.language",
+            )
+        if language in seen:
+            raise InvalidInput("One variant per language.", field=f"variants.{index}.language")
+        seen.add(language)
+        if not str(body).strip():
+            raise InvalidInput("Write the message.", field=f"variants.{index}.body")
+        try:
+            validate_placeholders(body)
+        except PlaceholderError as error:
+            raise InvalidInput(str(error), field=f"variants.{index}.body") from error
+        stats = variant_stats(
+            body,
+            declared_language=language,
+            campaign_name=campaign.name,
+            longest_region=_longest_region(campaign),
+            price_per_segment=None,
+            currency=None,
+            max_segments=MAX_SEGMENTS,
+        )
+        if stats.over_limit:
+            raise InvalidInput(
+                f"{stats.segments} SMS segments: at most {MAX_SEGMENTS} go in one message.",
+                field=f"variants.{index}.body",
+            )
+    wave.variants.exclude(language__in=seen).delete()
+    for variant in variants:
+        Variant.objects.update_or_create(
+            wave=wave, language=variant["language"], defaults={"body": variant["body"]}
+        )
+
+
+def _check_complete(wave: Wave) -> None:
+    if wave.requested_at is None:
+        raise InvalidInput("Give a send time.", field="send_at")
+    if wave.requested_at < timezone.now():
+        raise InvalidInput("The send time has passed; choose a later one.", field="send_at")
+    if wave.segment_id is None:
+        raise InvalidInput("Choose a segment to send to.", field="segment")
+    if not wave.channels.exists():
+        raise InvalidInput("Choose at least one channel.", field="channels")
+    if not wave.variants.filter(language=wave.campaign.default_language).exists():
+        raise InvalidInput(
+            f"Write the {wave.campaign.default_language} variant: it is the fallback.",
+            field="variants",
+        )
+
+
+def _plan(wave: Wave) -> timing.Schedule:
+    campaign = wave.campaign
+    return timing.plan(
+        wave.requested_at,
+        quiet=_quiet(campaign),
+        blackouts=_windows(campaign),
+        tz=ZoneInfo(campaign.timezone),
+    )
+
+
+def _check_blackout(wave: Wave, schedule: timing.Schedule) -> None:
+    if _blocked(wave, schedule):
+        window = schedule.blackout
+        raise InvalidInput(
+            f"{schedule.send_at:%Y-%m-%d %H:%M} UTC falls in the blackout window "
+            f"{window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC; only an urgent "
+            "wave an admin approved for the blackout may go out then.",
+            field="send_at",
+        )
+
+
+def _blocked(wave: Wave, schedule: timing.Schedule) -> bool:
+    return schedule.blackout is not None and not _may_pass_blackout(wave)
+
+
+def _may_pass_blackout(wave: Wave) -> bool:
+    return wave.priority == WavePriority.URGENT and wave.blackout_approved_by_id is not None
+
+
+def sensitive_terms_in(wave: Wave) -> list[str]:
+    """The campaign's sensitive terms (party, candidate names) any variant mentions."""
+    bodies = " ".join(wave.variants.values_list("body", flat=True)).casefold()
+    return [term for term in wave.campaign.sensitive_terms if term.casefold() in bodies]
+
+
+def _quiet(campaign: Campaign) -> timing.QuietHours:
+    return timing.QuietHours(start=campaign.quiet_start, end=campaign.quiet_end)
+
+
+def _windows(campaign: Campaign) -> list[timing.BlackoutWindow]:
+    return [
+        timing.BlackoutWindow(start=window.starts_at, end=window.ends_at)
+        for window in campaign.blackouts.all()
+    ]
+
+
+def _longest_region(campaign: Campaign) -> str:
+    from outreach.models import Region
+
+    names = list(
+        Region.objects.filter(organization=campaign.organization).values_list("name", flat=True)
+    )
+    return max(names, key=len, default="")
+
+
+def _own_segment(segment: Any, campaign: Campaign) -> Segment | None:
+    if segment is None:
+        return None
+    segment_id = segment.pk if isinstance(segment, Segment) else segment
+    found = Segment.objects.filter(organization=campaign.organization, pk=segment_id).first()
+    if found is None:
+        raise InvalidInput("No such segment in this organization.", field="segment")
+    return found
+
+
+def _own_channels(channels: list[Any], campaign: Campaign) -> list[Channel]:
+    ids = {c.pk if isinstance(c, Channel) else c for c in channels}
+    found = list(Channel.objects.filter(organization=campaign.organization, pk__in=ids))
+    if len(found) != len(ids):
+        raise InvalidInput("No such channel in this organization.", field="channels")
+    return found
+
+
+def _locked(wave: Wave) -> Wave:
+    return Wave.objects.select_for_update().select_related("campaign").get(pk=wave.pk)
+
+
+def _expect(wave: Wave, allowed: set[str]) -> Wave:
+    wave = _locked(wave)
+    if wave.status not in allowed:
+        names = " or ".join(sorted(allowed))
+        raise InvalidInput(f"The wave is {wave.status}; this needs it {names}.", field="status")
+    return wave
+
+
+def _move(wave: Wave, to: str, by: User | None, note: str = "") -> Wave:
+    _record(wave, wave.status, to, by, note)
+    wave.status = to
+    wave.save(update_fields=["status", "updated_at"])
+    return wave
+
+
+def _record(wave: Wave, from_status: str, to: str, by: User | None, note: str) -> None:
+    WaveTransition.objects.create(
+        wave=wave, from_status=from_status, to_status=to, by=by, note=note
+    )
