@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from outreach.api import channels, keywords, subscribers, views
+from outreach.api import channels, keywords, subscriber_import, subscribers, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
@@ -13,5 +13,10 @@ router.register("keywords", keywords.KeywordViewSet, basename="keyword")
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("organization/", views.OrganizationView.as_view(), name="organization"),
+    path(
+        "subscribers/import/",
+        subscriber_import.SubscriberImportView.as_view(),
+        name="subscriber-import",
+    ),
     *router.urls,
 ]
