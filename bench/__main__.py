@@ -4,7 +4,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["api_requests", "inbound_webhooks"]
+BENCHMARKS = ["api_requests", "inbound_webhooks", "subscriber_import"]
 
 
 def main(names: list[str]) -> None:
