@@ -180,6 +180,10 @@ class Wave(OrganizationOwned):
     )
     blackout_approved_at = models.DateTimeField(null=True, blank=True)
     blackout_approval_reason = models.CharField(max_length=300, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    audience = models.JSONField(
+        default=dict, blank=True, help_text="At fan-out: targeted, queued, skipped by reason."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

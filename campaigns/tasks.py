@@ -2,10 +2,20 @@
 
 from celery import shared_task
 
-from campaigns.services.waves import waves_tick
+from campaigns.services.fanout import fanout_wave
+from campaigns.services.waves import dispatch_wave_channels, waves_tick
 
 
 @shared_task(name="campaigns.tasks.tick")
 def tick() -> list[int]:
     """Idempotent: a wave is started once (row lock, status check); returns the started ids."""
     return waves_tick()
+
+
+@shared_task(name="campaigns.tasks.fanout")
+def fanout(wave_id: int) -> dict[str, int]:
+    """Idempotent: the unique (wave, subscriber, channel) constraint makes a re-run a no-op."""
+    audience = fanout_wave(wave_id=wave_id)
+    if audience:
+        dispatch_wave_channels(wave_id)
+    return audience

@@ -16,6 +16,7 @@ app.conf.task_queues = (Queue("priority"), Queue("bulk"))
 # The scheduler's tick is small and must never wait behind a wave's fan-out.
 app.conf.task_routes = {
     "campaigns.tasks.tick": {"queue": "priority"},
+    "outreach.tasks.dispatch": {"queue": "bulk"},
     "campaigns.tasks.*": {"queue": "bulk"},
 }
 app.conf.beat_schedule = {
@@ -23,6 +24,11 @@ app.conf.beat_schedule = {
         "task": "campaigns.tasks.tick",
         "schedule": 5.0,  # pause, resume and due waves take effect within one tick
         "options": {"expires": 4},
+    },
+    "dispatch-tick": {
+        "task": "outreach.tasks.dispatch_tick",
+        "schedule": 15.0,
+        "options": {"expires": 14},
     },
     "sweep-lost-work": {
         "task": "outreach.tasks.sweep",

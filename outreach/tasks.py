@@ -1,11 +1,17 @@
 """Celery tasks of the outreach app: thin, they take ids or names and call a service."""
 
 from celery import shared_task
+from django.core.cache import cache
 
+from outreach.services.dispatch import channels_with_queued_messages, dispatch_channel
 from outreach.services.health import heartbeat_record
 from outreach.services.inbound import inbound_handle
 from outreach.services.outbound import message_send
-from outreach.services.sweeper import sweep_unrouted_inbound, sweep_unsent_replies
+from outreach.services.sweeper import (
+    release_expired_leases,
+    sweep_unrouted_inbound,
+    sweep_unsent_replies,
+)
 
 
 @shared_task(name="outreach.tasks.record_heartbeat")
@@ -32,9 +38,29 @@ def send_message(self, message_id: int) -> str:
 @shared_task(name="outreach.tasks.sweep")
 def sweep() -> dict[str, int]:
     """Re-enqueue inbound messages and replies a lost broker message left behind."""
+    released = release_expired_leases()
     inbound, replies = sweep_unrouted_inbound(), sweep_unsent_replies()
     for inbound_id in inbound:
         handle_inbound.apply_async(args=[inbound_id], queue="priority")
     for message_id in replies:
         send_message.apply_async(args=[message_id], queue="priority")
-    return {"inbound": len(inbound), "replies": len(replies)}
+    return {"inbound": len(inbound), "replies": len(replies), "released": released}
+
+
+@shared_task(name="outreach.tasks.dispatch")
+def dispatch(channel_id: int) -> dict[str, int]:
+    """Idempotent: claims are atomic, so two of these on one channel share the work."""
+    cache.set(f"amani:dispatching:{channel_id}", 1, timeout=45)
+    report = dispatch_channel(channel_id=channel_id)
+    if report.claimed:
+        dispatch.apply_async(args=[channel_id], queue="bulk")  # more may be waiting
+    return report.outcomes
+
+
+@shared_task(name="outreach.tasks.dispatch_tick")
+def dispatch_tick() -> list[int]:
+    """Make sure every channel with queued messages has a dispatcher (after a crash, say)."""
+    idle = [c for c in channels_with_queued_messages() if not cache.get(f"amani:dispatching:{c}")]
+    for channel_id in idle:
+        dispatch.apply_async(args=[channel_id], queue="bulk")
+    return idle

@@ -25,7 +25,7 @@ from campaigns.models import (
     WaveTransition,
 )
 from outreach.errors import InvalidInput, NotAllowed
-from outreach.models import Channel, Role, User
+from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
 
 WAVE_FIELDS = ("name", "send_at", "send_at_relative", "segment", "channels", "priority", "variants")
@@ -143,6 +143,10 @@ def wave_pause(*, wave: Wave, by: User) -> Wave:
     wave = _expect(wave, {WaveStatus.SCHEDULED, WaveStatus.SENDING})
     wave.paused_from = wave.status
     wave.save(update_fields=["paused_from", "updated_at"])
+    # Workers claim only queued messages: holding them stops the wave within one batch.
+    OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.QUEUED).update(
+        status=OutboundStatus.HELD
+    )
     return _move(wave, WaveStatus.PAUSED, by)
 
 
@@ -157,6 +161,13 @@ def wave_resume(*, wave: Wave, by: User) -> Wave:
         wave.scheduled_for = schedule.send_at
     wave.paused_from = ""
     wave.save(update_fields=["paused_from", "scheduled_for", "updated_at"])
+    released = OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.HELD).update(
+        status=OutboundStatus.QUEUED
+    )
+    if target == WaveStatus.SENDING:
+        transaction.on_commit(
+            lambda: dispatch_wave_channels(wave.pk) if released else _fanout(wave.pk)
+        )
     return _move(wave, target, by)
 
 
@@ -166,6 +177,9 @@ def wave_cancel(*, wave: Wave, by: User) -> Wave:
     wave = _locked(wave)
     if wave.status in FINAL:
         raise InvalidInput(f"A {wave.status} wave cannot be cancelled.", field="status")
+    OutboundMessage.objects.filter(
+        wave_id=wave.pk, status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD]
+    ).update(status=OutboundStatus.CANCELED, status_changed_at=timezone.now())
     return _move(wave, WaveStatus.CANCELLED, by)
 
 
@@ -177,7 +191,23 @@ def waves_tick(*, now: dt.datetime | None = None) -> list[int]:
     for wave_id in due.values_list("pk", flat=True):
         if _start_if_due(wave_id, now):
             started.append(wave_id)
+    _finish_sent_waves()
     return started
+
+
+def _finish_sent_waves() -> None:
+    """A sending wave whose every message has left our hands is sent."""
+    pending = [OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING]
+    sending = Wave.objects.filter(status=WaveStatus.SENDING, fanned_out_at__isnull=False)
+    for wave in sending:
+        waiting = OutboundMessage.objects.filter(
+            wave_id=wave.pk, status__in=pending, provider_message_id=""
+        )
+        if not waiting.exists():
+            with transaction.atomic():
+                locked = _locked(wave)
+                if locked.status == WaveStatus.SENDING:
+                    _move(locked, WaveStatus.SENT, None, "every message handed to its channel")
 
 
 def waves_replan(*, campaign: Campaign, by: User | None, reason: str) -> None:
@@ -246,7 +276,22 @@ def _start_if_due(wave_id: int, now: dt.datetime) -> bool:
             wave.save(update_fields=["scheduled_for", "updated_at"])
             return False
         _move(wave, WaveStatus.SENDING, None, "due")
+        transaction.on_commit(lambda: _fanout(wave.pk))
         return True
+
+
+def _fanout(wave_id: int) -> None:
+    from campaigns.tasks import fanout
+
+    fanout.apply_async(args=[wave_id])
+
+
+def dispatch_wave_channels(wave_id: int) -> None:
+    """Start a dispatcher on each of the wave's channels (after fan-out, or on resume)."""
+    from outreach.tasks import dispatch
+
+    for channel_id in Wave.objects.get(pk=wave_id).channels.values_list("pk", flat=True):
+        dispatch.apply_async(args=[channel_id])
 
 
 def _apply(wave: Wave, fields: dict[str, Any]) -> Wave:

@@ -127,6 +127,12 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Points the official SDK at a Twilio-compatible endpoint (a compatible provider, or tests).
 TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Provider calls in flight per dispatching worker: enough to fill a channel's rate when each
+# call takes a few hundred milliseconds.
+DISPATCH_CONCURRENCY = env.int(
+    "DISPATCH_CONCURRENCY",
+    default=16 if env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="")) else 1,
+)  # one at a time in the demo: SQLite takes one writer
 
 # --- Redis and Celery -------------------------------------------------------
 # Without a broker (the demo) Celery runs every task in-process, at once.

@@ -51,6 +51,7 @@ class OutboundKind(models.TextChoices):
 
 class OutboundStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    HELD = "held", "Held (wave paused)"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
@@ -86,6 +87,11 @@ class OutboundMessage(OrganizationOwned):
     attempts = models.PositiveSmallIntegerField(default=0)
     price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
     price_unit = models.CharField(max_length=3, blank=True)
+    # The campaigns.Wave this message belongs to, as a plain id: outreach never imports campaigns.
+    wave_id = models.BigIntegerField(null=True, blank=True)
+    # Lower goes first: replies (0) before urgent waves (1) before the rest (2).
+    priority = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +101,20 @@ class OutboundMessage(OrganizationOwned):
         indexes = [
             models.Index(fields=["channel", "provider_message_id"]),
             models.Index(fields=["status", "kind"]),
+            models.Index(
+                fields=["channel", "priority", "id"],
+                condition=models.Q(status="queued"),
+                name="outbound_queued_claim_order",
+            ),
+            models.Index(fields=["wave_id", "status"], name="outbound_wave_status"),
+        ]
+        constraints = [
+            # At most one message per (wave, subscriber, channel), ever: fan-out can re-run.
+            models.UniqueConstraint(
+                fields=["wave_id", "subscriber", "channel"],
+                condition=models.Q(wave_id__isnull=False),
+                name="one_message_per_wave_subscriber_channel",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,9 @@ records the outcome. It is the only place that handles adapter errors.
 
 import logging
 import random
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +36,8 @@ from outreach.sms_encoding import sms_length
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# A claimed message not recorded within this long is taken back by the sweeper.
+LEASE = timedelta(seconds=120)
 # The only reply someone who has opted out may get: the one goodbye.
 REPLIES_TO_THE_UNSUBSCRIBED = frozenset({"goodbye"})
 
@@ -77,21 +81,33 @@ def message_enqueue(message: OutboundMessage) -> None:
 def message_send(*, message_id: int) -> SendOutcome:
     """Send one queued message once. Safe to call twice: only one call claims it."""
     claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
-        status=OutboundStatus.SENDING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
+        status=OutboundStatus.SENDING,
+        attempts=F("attempts") + 1,
+        status_changed_at=timezone.now(),
+        lease_expires_at=timezone.now() + LEASE,
     )
     if claimed != 1:
         return SendOutcome(status="not_queued")
     message = OutboundMessage.objects.select_related("channel", "subscriber").get(pk=message_id)
+    return message_deliver(message, wait_for_tokens=False)
+
+
+def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendOutcome:
+    """Send a message this worker has claimed: consent again, rate limit, adapter, record."""
     refusal = _consent_refusal(message)
     if refusal:
         return _finish(message, OutboundStatus.CANCELED, error_message=refusal)
     channel = message.channel
-    wait = rate_limit.take(
-        channel_id=channel.pk, cost=message.segments, per_second=channel.messages_per_second
-    )
-    if wait > 0:
-        _requeue(message, count_attempt=False)
-        return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
+    while True:
+        wait = rate_limit.take(
+            channel_id=channel.pk, cost=message.segments, per_second=channel.messages_per_second
+        )
+        if wait <= 0:
+            break
+        if not wait_for_tokens:
+            _requeue(message, count_attempt=False)
+            return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
+        time.sleep(wait)
     try:
         result = adapter_for(channel).send(
             channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
@@ -147,8 +163,14 @@ def _failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
             error_code=error.provider_code,
             error_message=str(error),
         )
-    _requeue(message, count_attempt=True, error=error)
-    return SendOutcome(status=OutboundStatus.QUEUED, retry_in=retry_delay(message.attempts))
+    delay = retry_delay(message.attempts)
+    _requeue(
+        message,
+        count_attempt=True,
+        error=error,
+        not_before=timezone.now() + timedelta(seconds=delay),
+    )
+    return SendOutcome(status=OutboundStatus.QUEUED, retry_in=delay)
 
 
 def _finish(
@@ -163,6 +185,7 @@ def _finish(
         "sent_at": message.sent_at,
         "error_code": error_code[:16],
         "error_message": error_message[:500],
+        "lease_expires_at": None,
     }
     if message.subscriber_id is None:
         changes["to_address"] = ""  # an erased person's last reply: forget the number once done
@@ -172,9 +195,14 @@ def _finish(
 
 
 def _requeue(
-    message: OutboundMessage, *, count_attempt: bool, error: TransportError | None = None
+    message: OutboundMessage,
+    *,
+    count_attempt: bool,
+    error: TransportError | None = None,
+    not_before: datetime | None = None,
 ) -> None:
-    changes: dict[str, object] = {"status": OutboundStatus.QUEUED}
+    # For a queued message the lease field means "not before": batch claims skip it till then.
+    changes: dict[str, object] = {"status": OutboundStatus.QUEUED, "lease_expires_at": not_before}
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
     if error is not None:

@@ -34,3 +34,10 @@ def sweep_unsent_replies() -> list[int]:
         .order_by("created_at")
         .values_list("pk", flat=True)[:BATCH]
     )
+
+
+def release_expired_leases() -> int:
+    """Messages whose worker died while holding them go back to the queue."""
+    return OutboundMessage.objects.filter(
+        status=OutboundStatus.SENDING, provider_message_id="", lease_expires_at__lt=timezone.now()
+    ).update(status=OutboundStatus.QUEUED, lease_expires_at=None)

@@ -1,0 +1,210 @@
+"""Fan-out: a sending wave and its segment → one queued outbound message per subscriber.
+
+Set-based and chunked by subscriber id, so memory stays flat at a million subscribers:
+on PostgreSQL each chunk is one INSERT … SELECT; elsewhere (the SQLite demo) rows are
+built in Python. The unique (wave, subscriber, channel) constraint makes a re-run a
+no-op. Each subscriber gets the variant in their language, or the campaign default;
+`{region}` and `{campaign}` are filled in, the opt-out footer is added on a
+subscriber's first message of the campaign and every Nth; the fatigue cap skips
+those who had enough this week, counted as capped.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from campaigns.composition import variant_stats
+from campaigns.models import Wave, WavePriority, WaveStatus
+from campaigns.selectors.segments import segment_members
+from campaigns.selectors.waves import FATIGUE_WINDOW
+from campaigns.services.test_sends import render
+from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
+
+CHUNK = 50_000
+OPT_OUT_FOOTERS = {
+    "en": "Reply STOP to opt out.",
+    "sw": "Jibu STOP kujiondoa.",
+    "fr": "Répondez STOP pour arrêter.",
+    "es": "Responde STOP para salir.",
+}
+PRIORITY_OF = {WavePriority.URGENT: 1, WavePriority.NORMAL: 2}
+
+
+@dataclass(frozen=True)
+class _Variant:
+    language: str
+    body: str
+    footer: str
+    segments: int
+
+
+def fanout_wave(*, wave_id: int) -> dict[str, int]:
+    """Create the wave's messages; safe to run again. Returns counts by outcome."""
+    wave = Wave.objects.select_related("campaign", "segment").get(pk=wave_id)
+    if wave.status != WaveStatus.SENDING or wave.segment is None:
+        return {}
+    members = segment_members(wave.segment).filter(channel__in=wave.channels.all())
+    capped = _fatigued(wave)
+    targeted = members.count()
+    capped_count = members.filter(pk__in=capped).count() if capped is not None else 0
+    if capped is not None:
+        members = members.exclude(pk__in=capped)
+    variants = _variants(wave)
+    bounds = members.order_by().values_list("pk", flat=True)
+    low, high = min(bounds, default=0), max(bounds, default=-1)
+    write = _insert_select if connection.vendor == "postgresql" else _insert_python
+    for start in range(low - 1, high, CHUNK):
+        with transaction.atomic():
+            write(wave, members.filter(pk__gt=start, pk__lte=start + CHUNK), variants)
+    queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
+    audience = {"targeted": targeted, "fatigue_capped": capped_count, "queued": queued}
+    with transaction.atomic():
+        status = Wave.objects.select_for_update().values_list("status", flat=True).get(pk=wave.pk)
+        Wave.objects.filter(pk=wave.pk).update(audience=audience, fanned_out_at=timezone.now())
+        # Paused or cancelled while fanning out: what was just queued follows the wave.
+        held_as = {
+            WaveStatus.PAUSED: OutboundStatus.HELD,
+            WaveStatus.CANCELLED: OutboundStatus.CANCELED,
+        }
+        if status in held_as:
+            OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.QUEUED).update(
+                status=held_as[status]
+            )
+    return audience
+
+
+def _variants(wave: Wave) -> dict[str, _Variant]:
+    campaign = wave.campaign
+    from campaigns.services.waves import _longest_region
+
+    longest = _longest_region(campaign)
+    result = {}
+    for variant in wave.variants.all():
+        body = render(variant.body, campaign_name=campaign.name, region="{region}")
+        footer = OPT_OUT_FOOTERS.get(variant.language, OPT_OUT_FOOTERS["en"])
+        stats = variant_stats(
+            f"{variant.body} {footer}",
+            declared_language=variant.language,
+            campaign_name=campaign.name,
+            longest_region=longest,
+            price_per_segment=None,
+            currency=None,
+        )
+        result[variant.language] = _Variant(variant.language, body, footer, stats.segments)
+    return result
+
+
+def _fatigued(wave: Wave) -> QuerySet | None:
+    cap = wave.campaign.fatigue_cap_per_week
+    if not cap:
+        return None
+    since = timezone.now() - FATIGUE_WINDOW
+    return (
+        OutboundMessage.objects.filter(
+            organization_id=wave.organization_id,
+            kind=OutboundKind.WAVE,
+            created_at__gte=since,
+            subscriber__isnull=False,
+        )
+        .exclude(wave_id=wave.pk)
+        .values("subscriber_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=cap)
+        .values("subscriber_id")
+    )
+
+
+def _campaign_wave_ids(wave: Wave) -> list[int]:
+    return list(wave.campaign.waves.exclude(pk=wave.pk).values_list("pk", flat=True))
+
+
+def _insert_select(
+    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant]
+) -> None:
+    campaign = wave.campaign
+    default = campaign.default_language
+    every = campaign.opt_out_footer_every
+    values_sql = ", ".join(["(%s, %s, %s, %s)"] * len(variants))
+    values_params = [
+        p for v in variants.values() for p in (v.language, v.body, v.footer, v.segments)
+    ]
+    members_sql, members_params = members.values("pk").query.sql_with_params()
+    earlier = _campaign_wave_ids(wave) or [0]
+    footer_due = "coalesce(c.n, 0) = 0" if every == 0 else f"coalesce(c.n, 0) %% {int(every)} = 0"
+    # Only placeholders, an int and Django's own compiled SQL are interpolated; values are params.
+    sql = f"""
+        INSERT INTO outreach_outboundmessage (
+            organization_id, channel_id, subscriber_id, to_address, kind, reply_key, body,
+            language, segments, status, provider_message_id, error_code, error_message,
+            attempts, price_unit, created_at, wave_id, priority
+        )
+        SELECT s.organization_id, s.channel_id, s.id, s.address, %s, '',
+               replace(v.body, '{{region}}', coalesce(r.name, ''))
+                 || CASE WHEN {footer_due} THEN ' ' || v.footer ELSE '' END,
+               v.language, v.segments, %s, '', '', '', 0, '', now(), %s, %s
+        FROM outreach_subscriber s
+        JOIN (VALUES {values_sql}) AS v(language, body, footer, segments)
+          ON v.language = CASE WHEN s.language = ANY(%s) THEN s.language ELSE %s END
+        LEFT JOIN outreach_region r ON r.id = s.region_id
+        LEFT JOIN (
+            SELECT subscriber_id, count(*) AS n FROM outreach_outboundmessage
+            WHERE wave_id = ANY(%s) GROUP BY subscriber_id
+        ) c ON c.subscriber_id = s.id
+        WHERE s.id IN ({members_sql})
+        ON CONFLICT (wave_id, subscriber_id, channel_id) WHERE wave_id IS NOT NULL DO NOTHING
+    """  # noqa: S608
+    params = [
+        OutboundKind.WAVE,
+        OutboundStatus.QUEUED,
+        wave.pk,
+        PRIORITY_OF[wave.priority],
+        *values_params,
+        list(variants),
+        default,
+        list(earlier),
+        *members_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert_python(
+    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant]
+) -> None:
+    campaign = wave.campaign
+    every = campaign.opt_out_footer_every
+    earlier = _campaign_wave_ids(wave)
+    rows = list(
+        members.values_list(
+            "pk", "organization_id", "channel_id", "address", "language", "region__name"
+        )
+    )
+    counts = dict(
+        OutboundMessage.objects.filter(wave_id__in=earlier, subscriber_id__in=[r[0] for r in rows])
+        .values_list("subscriber_id")
+        .annotate(n=Count("id"))
+        .values_list("subscriber_id", "n")
+    )
+    messages = []
+    for pk, organization_id, channel_id, address, language, region in rows:
+        variant = variants.get(language) or variants[campaign.default_language]
+        n = counts.get(pk, 0)
+        footer_due = n == 0 if every == 0 else n % every == 0
+        body = variant.body.replace("{region}", region or "")
+        messages.append(
+            OutboundMessage(
+                organization_id=organization_id,
+                channel_id=channel_id,
+                subscriber_id=pk,
+                to_address=address,
+                kind=OutboundKind.WAVE,
+                body=f"{body} {variant.footer}" if footer_due else body,
+                language=variant.language,
+                segments=variant.segments,
+                wave_id=wave.pk,
+                priority=PRIORITY_OF[wave.priority],
+            )
+        )
+    OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
