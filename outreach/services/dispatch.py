@@ -10,12 +10,13 @@ sized to keep the provider busy at the channel's rate. A message whose lease exp
 """
 
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,15 +60,29 @@ def dispatch_channel(*, channel_id: int, seconds: float = 30.0) -> DispatchRepor
     concurrency = max(1, settings.DISPATCH_CONCURRENCY)
     batch_size = max(concurrency * 4, min(1000, channel.messages_per_second * 2))
     report = DispatchReport()
+    work: queue.Queue[int | None] = queue.Queue()
+    lock = threading.Lock()
+    senders = [
+        threading.Thread(target=_sender, args=(work, report, lock), name=f"dispatch-{n}")
+        for n in range(concurrency)
+    ]
+    for sender in senders:
+        sender.start()
     deadline = time.monotonic() + seconds
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch") as pool:
+    try:
         while time.monotonic() < deadline:
             ids = claim_batch(channel_id=channel_id, limit=batch_size)
             if not ids:
                 break
             report.claimed += len(ids)
-            for status in pool.map(_deliver, ids):
-                report.outcomes[status] = report.outcomes.get(status, 0) + 1
+            for message_id in ids:
+                work.put(message_id)
+            work.join()  # one batch at a time: a pause takes effect at the next claim
+    finally:
+        for _ in senders:
+            work.put(None)
+        for sender in senders:
+            sender.join()
     return report
 
 
@@ -80,6 +95,17 @@ def channels_with_queued_messages() -> list[int]:
     )
 
 
+def _sender(work: "queue.Queue[int | None]", report: DispatchReport, lock: threading.Lock) -> None:
+    try:
+        while (message_id := work.get()) is not None:
+            status = _deliver(message_id)
+            with lock:
+                report.outcomes[status] = report.outcomes.get(status, 0) + 1
+            work.task_done()
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
 def _deliver(message_id: int) -> str:
     try:
         message = OutboundMessage.objects.select_related("channel", "subscriber").get(pk=message_id)
@@ -88,5 +114,3 @@ def _deliver(message_id: int) -> str:
         # One message's surprise must not stop the batch; its lease will bring it back.
         logger.exception("delivering message %s failed unexpectedly", message_id)
         return "error"
-    finally:
-        close_old_connections()

@@ -147,9 +147,7 @@ def test_a_wave_is_sent_once_every_message_has_left(sending_wave):
     assert sending_wave.status == WaveStatus.SENT
 
 
-def test_the_demos_python_writer_makes_the_same_messages_as_the_sql_one(
-    sending_wave, monkeypatch
-):
+def test_the_demos_python_writer_makes_the_same_messages_as_the_sql_one(sending_wave, monkeypatch):
     from campaigns.services import fanout
 
     fanout_wave(wave_id=sending_wave.pk)
