@@ -133,6 +133,8 @@ DISPATCH_CONCURRENCY = env.int(
     "DISPATCH_CONCURRENCY",
     default=16 if env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="")) else 1,
 )  # one at a time in the demo: SQLite takes one writer
+# A claimed message not recorded within this long goes back to the queue (its worker died).
+DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 
 # --- Redis and Celery -------------------------------------------------------
 # Without a broker (the demo) Celery runs every task in-process, at once.

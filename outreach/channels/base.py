@@ -1,6 +1,7 @@
 """What every channel adapter is: send one message, return what the provider said, or raise."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -39,4 +40,10 @@ class SendResult:
 class ChannelAdapter(Protocol):
     def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
         """Hand one message to the provider. Raises TransportError."""
+        ...
+
+    def find_sent(
+        self, channel: Channel, *, to: str, body: str, since: datetime
+    ) -> SendResult | None:
+        """The provider's record of this message if it took it since `since` (crash recovery)."""
         ...

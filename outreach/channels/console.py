@@ -16,3 +16,6 @@ class ConsoleAdapter:
         return SendResult(
             provider_message_id=f"console-{uuid.uuid4().hex}", status=OutboundStatus.SENT
         )
+
+    def find_sent(self, channel: Channel, *, to: str, body: str, since: object) -> None:
+        return None  # the console keeps no record beyond our own

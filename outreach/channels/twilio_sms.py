@@ -1,5 +1,6 @@
 """Twilio SMS through the official SDK. Errors are classified by data, not by if-chains."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import requests
@@ -67,6 +68,28 @@ class TwilioSmsAdapter:
             price=_price(message.price),
             price_unit=message.price_unit or "",
         )
+
+    def find_sent(
+        self, channel: Channel, *, to: str, body: str, since: datetime
+    ) -> SendResult | None:
+        """Ask Twilio whether it already took this message (a worker died before recording)."""
+        client = twilio_client(channel.account_sid, channel.auth_token)
+        try:
+            recent = client.messages.list(to=to, limit=20)
+        except TwilioRestException as error:
+            raise classify(error) from error
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise TransportError(
+                f"Twilio unreachable: {type(error).__name__}", permanent=False
+            ) from error
+        for message in recent:
+            created = message.date_created
+            if message.body == body and (created is None or created >= since):
+                return SendResult(
+                    provider_message_id=message.sid,
+                    status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
+                )
+        return None
 
 
 def classify(error: TwilioRestException) -> TransportError:

@@ -36,8 +36,10 @@ from outreach.sms_encoding import sms_length
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+LEASE_EXPIRED = "lease_expired"  # set by the sweeper on a message whose worker died
+RECONCILE_MARGIN = timedelta(seconds=60)  # the provider's clock and ours may differ a little
 # A claimed message not recorded within this long is taken back by the sweeper.
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 # The only reply someone who has opted out may get: the one goodbye.
 REPLIES_TO_THE_UNSUBSCRIBED = frozenset({"goodbye"})
 
@@ -108,10 +110,22 @@ def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendO
             _requeue(message, count_attempt=False)
             return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
         time.sleep(wait)
+    adapter = adapter_for(channel)
     try:
-        result = adapter_for(channel).send(
-            channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
-        )
+        result = None
+        if message.error_code == LEASE_EXPIRED:
+            # Its last worker died mid-send: never call twice for one message.
+            since = (message.status_changed_at or message.created_at) - RECONCILE_MARGIN
+            result = adapter.find_sent(
+                channel, to=message.to_address, body=message.body, since=since
+            )
+        if result is None:
+            result = adapter.send(
+                channel,
+                to=message.to_address,
+                body=message.body,
+                status_callback=status_url(channel),
+            )
     except TransportError as error:
         return _failed(message, error)
     message.provider_message_id = result.provider_message_id

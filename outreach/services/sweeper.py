@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from outreach.models import InboundMessage, OutboundKind, OutboundMessage, OutboundStatus
+from outreach.services.outbound import LEASE_EXPIRED
 
 GRACE = timedelta(seconds=60)  # long enough for the normal path to have run
 BATCH = 500
@@ -37,7 +38,8 @@ def sweep_unsent_replies() -> list[int]:
 
 
 def release_expired_leases() -> int:
-    """Messages whose worker died while holding them go back to the queue."""
+    """Messages whose worker died while holding them go back to the queue, marked so that
+    the next sender first asks the provider whether the dead worker's call went through."""
     return OutboundMessage.objects.filter(
         status=OutboundStatus.SENDING, provider_message_id="", lease_expires_at__lt=timezone.now()
-    ).update(status=OutboundStatus.QUEUED, lease_expires_at=None)
+    ).update(status=OutboundStatus.QUEUED, lease_expires_at=None, error_code=LEASE_EXPIRED)

@@ -121,3 +121,26 @@ def test_a_dead_workers_lease_comes_back_to_the_queue(twilio_channel, queued):
 
     assert release_expired_leases() == 5
     assert claim_batch(channel_id=twilio_channel.pk, limit=10) == ids
+
+
+def test_a_message_the_dead_worker_did_send_is_not_sent_again(twilio_channel, twilio_api, queued):
+    from outreach.channels.registry import adapter_for
+
+    ids = queued(3)
+    claim_batch(channel_id=twilio_channel.pk, limit=3)
+    # The worker handed the first message to Twilio, then died before recording it.
+    first = OutboundMessage.objects.get(pk=ids[0])
+    adapter_for(twilio_channel).send(
+        twilio_channel, to=first.to_address, body=first.body, status_callback="http://x/status/"
+    )
+    OutboundMessage.objects.filter(pk__in=ids).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    release_expired_leases()
+
+    dispatch_channel(channel_id=twilio_channel.pk)
+
+    assert [m.to for m in twilio_api.sent].count(first.to_address) == 1
+    assert len(twilio_api.sent) == 3
+    first.refresh_from_db()
+    assert first.provider_message_id == twilio_api.sent[0].sid

@@ -43,7 +43,7 @@ def test_a_fresh_inbound_message_is_left_to_the_normal_path(console_channel):
         received_at=timezone.now(),
     )
 
-    assert sweep() == {"inbound": 0, "replies": 0}
+    assert sweep() == {"inbound": 0, "replies": 0, "released": 0}
     assert InboundMessage.objects.get().handled_at is None
 
 

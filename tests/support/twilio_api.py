@@ -9,7 +9,6 @@ example) and Twilio's error bodies: {"code", "message", "more_info", "status"}.
 import base64
 import binascii
 import json
-import math
 import re
 import threading
 import time
@@ -24,6 +23,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from twilio.request_validator import RequestValidator
+
+from outreach.sms_encoding import sms_length
 
 # An account every running_twilio_api() accepts unless told otherwise.
 ACCOUNT_SID = "AC" + "a1" * 16
@@ -53,6 +54,7 @@ class SentMessage:
     status_callback: str | None
     sid: str
     params: dict[str, str]
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -135,7 +137,7 @@ class FakeTwilioApi:
         if self.latency > 0:
             time.sleep(self.latency)
         match = MESSAGES_PATH.match(path.split("?", 1)[0])
-        if method != "POST" or match is None:
+        if method not in ("POST", "GET") or match is None:
             return _error(_Failure(NOT_FOUND, 404, f"The requested resource {path} was not found"))
         account_sid = match["account_sid"]
         if not self._authenticated(account_sid, authorization):
@@ -143,6 +145,8 @@ class FakeTwilioApi:
                 _Failure(AUTHENTICATE, 401, "Authenticate"),
                 {"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
+        if method == "GET":
+            return self._list(account_sid, path)
         params = {
             name: values[0]
             for name, values in parse_qs(
@@ -163,6 +167,32 @@ class FakeTwilioApi:
             message = _sent_message(account_sid, params)
             self.sent.append(message)
         return _Answer(201, _resource(message, params))
+
+    def _list(self, account_sid: str, path: str) -> _Answer:
+        """GET Messages.json?To=…: the account's messages to that number, newest first."""
+        query = {k: v[0] for k, v in parse_qs(path.partition("?")[2]).items()}
+        size = int(query.get("PageSize", 50))
+        with self._lock:
+            found = [
+                m
+                for m in reversed(self.sent)
+                if m.account_sid == account_sid and m.to == query.get("To", m.to)
+            ][:size]
+        uri = path.split("?", 1)[0]
+        return _Answer(
+            200,
+            {
+                "messages": [_resource(m, m.params) for m in found],
+                "end": max(len(found) - 1, 0),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
 
     def _authenticated(self, account_sid: str, authorization: str | None) -> bool:
         scheme, _, credentials = (authorization or "").partition(" ")
@@ -261,7 +291,7 @@ def _sent_message(account_sid: str, params: Mapping[str, str]) -> SentMessage:
 
 def _resource(message: SentMessage, params: Mapping[str, str]) -> dict[str, Any]:
     """The Message resource as Twilio's `create` example shapes it, every key included."""
-    now = format_datetime(datetime.now(UTC))
+    now = format_datetime(message.created_at)
     uri = f"/2010-04-01/Accounts/{message.account_sid}/Messages/{message.sid}"
     return {
         "account_sid": message.account_sid,
@@ -288,20 +318,8 @@ def _resource(message: SentMessage, params: Mapping[str, str]) -> dict[str, Any]
     }
 
 
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = set("^{}\\[~]|€\f")
-
-
 def _segments(body: str) -> int:
-    """How many SMS segments `body` takes: GSM-7 160/153 septets, else UCS-2 70/67 units."""
-    if all(char in _GSM7 or char in _GSM7_EXTENDED for char in body):
-        units, single, part = sum(1 + (char in _GSM7_EXTENDED) for char in body), 160, 153
-    else:
-        units, single, part = len(body.encode("utf-16-le")) // 2, 70, 67
-    return 1 if units <= single else math.ceil(units / part)
+    return sms_length(body).segments
 
 
 def _message_for(code: int) -> str:
