@@ -140,3 +140,66 @@ def test_a_worker_killed_mid_wave_loses_nothing_and_doubles_nothing(
 def _no_live_leases() -> bool:
     release_expired_leases()
     return not OutboundMessage.objects.filter(status="sending", provider_message_id="").exists()
+
+
+def test_a_redis_restart_mid_wave_loses_nothing_and_doubles_nothing(
+    start_worker, due_wave, twilio_api_for_workers
+):
+    wave, channel = due_wave
+    start_worker()
+    start_sending(wave)
+    assert wait_for(lambda: len(twilio_api_for_workers.sent) >= 1_500, timeout=120)
+
+    restart_redis()  # every queued task and rate-limit bucket is gone
+
+    # What beat does once Redis is back: take back expired leases, start a dispatcher.
+    assert wait_for(_no_live_leases, timeout=30)
+    dispatch.apply_async(args=[channel.pk])
+    assert wait_for(all_handed_over, timeout=180)
+    assert_exactly_one_call_each(twilio_api_for_workers)
+
+
+def restart_redis() -> None:
+    """Stop the local Redis without saving and start it again, as an operator might."""
+    import contextlib
+    import shutil
+    import subprocess
+    import time
+    from urllib.parse import urlsplit
+
+    import redis
+    from django.conf import settings
+
+    url = urlsplit(settings.REDIS_URL)
+    if url.hostname not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
+        pytest.skip("needs a local redis-server this test may restart")
+    client = redis.Redis(host=url.hostname, port=url.port or 6379)
+    directory = client.config_get("dir")["dir"]
+    with contextlib.suppress(redis.ConnectionError):  # it may go away while answering
+        client.shutdown(nosave=True)
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(url.port or 6379),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            directory,
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(host=url.hostname, port=url.port or 6379).ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError("Redis did not come back")
