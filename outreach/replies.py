@@ -35,8 +35,9 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "Reply STOP at any time to stop.",
         "under_age": "Thank you for your interest! These messages are for people aged "
         "{minimum_age} and over, so we have deleted your number. Keep choosing peace.",
-        "goodbye": "You will get no more messages from {organization}. Reply JOIN to come back "
-        "at any time.",
+        # START, not JOIN: Twilio's own opt-out lifts only on START, YES or UNSTOP.
+        "goodbye": "You will get no more messages from {organization}. Reply START to come "
+        "back at any time.",
         "help": "{organization} sends messages of peace around the election. Reply STOP to stop, "
         "LANG {language_codes} to change language.",
         "not_understood": "Sorry, we did not understand. Reply HELP for help or STOP to stop.",
@@ -56,7 +57,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "wakati wowote kusitisha.",
         "under_age": "Asante kwa nia yako! Jumbe hizi ni za watu wenye umri wa miaka "
         "{minimum_age} na zaidi, kwa hivyo tumefuta nambari yako. Endelea kuchagua amani.",
-        "goodbye": "Hutapokea jumbe zaidi kutoka {organization}. Jibu JIUNGE kurudi wakati wowote.",
+        "goodbye": "Hutapokea jumbe zaidi kutoka {organization}. Jibu START kurudi wakati wowote.",
         "help": "{organization} hutuma jumbe za amani wakati wa uchaguzi. Jibu ACHA kusitisha, "
         "LUGHA {language_codes} kubadilisha lugha.",
         "not_understood": "Samahani, hatukuelewa. Jibu MSAADA kwa msaada au ACHA kusitisha.",
@@ -76,7 +77,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "Répondez STOP à tout moment pour arrêter.",
         "under_age": "Merci de votre intérêt ! Ces messages sont pour les personnes de "
         "{minimum_age} ans et plus, nous avons donc effacé votre numéro. Choisissez la paix.",
-        "goodbye": "Vous ne recevrez plus de messages de {organization}. Répondez PAIX pour "
+        "goodbye": "Vous ne recevrez plus de messages de {organization}. Répondez START pour "
         "revenir à tout moment.",
         "help": "{organization} envoie des messages de paix autour de l'élection. Répondez STOP "
         "pour arrêter, LANGUE {language_codes} pour changer de langue.",
@@ -98,7 +99,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "STOP en cualquier momento para salir.",
         "under_age": "¡Gracias por tu interés! Estos mensajes son para personas de "
         "{minimum_age} años o más, así que hemos borrado tu número. Sigue eligiendo la paz.",
-        "goodbye": "No recibirás más mensajes de {organization}. Responde PAZ para volver "
+        "goodbye": "No recibirás más mensajes de {organization}. Responde START para volver "
         "cuando quieras.",
         "help": "{organization} envía mensajes de paz durante la elección. Responde STOP para "
         "salir, IDIOMA {language_codes} para cambiar de idioma.",

@@ -159,11 +159,12 @@ def _consent_refusal(message: OutboundMessage) -> str:
 
 
 def _failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
-    if error.unsubscribed and message.subscriber is not None:
+    subscriber = message.subscriber
+    if error.unsubscribed and subscriber is not None and subscriber.is_subscribed:
         from outreach.services.consent import consent_record
 
         consent_record(
-            subscriber=message.subscriber,
+            subscriber=subscriber,
             kind=ConsentKind.OPT_OUT,
             source=ConsentSource.CARRIER,
             channel=message.channel,
