@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(DEMO) $(BIN)/python manage.py migrate --noinput
 	$(DEMO) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@# The demo's beat runs beside the server and stops with it.
+	$(DEMO) $(BIN)/python manage.py demo_ticker & ticker=$$!; \
+	trap "kill $$ticker 2>/dev/null" EXIT INT TERM; \
 	$(DEMO) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite on PostgreSQL and Redis (DATABASE_URL / REDIS_URL override the localhost defaults).

@@ -1,0 +1,26 @@
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from campaigns.tasks import tick
+from outreach.tasks import dispatch_tick, sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "The demo's beat: every few seconds, start due waves, dispatch queued messages and "
+        "sweep lost work, in-process. Production runs `celery beat` instead."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--every", type=float, default=5.0, help="Seconds between ticks.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            started = tick.apply().get()
+            dispatched = dispatch_tick.apply().get()
+            sweep.apply().get()
+            if started or dispatched:
+                self.stdout.write(f"demo ticker: started waves {started}, channels {dispatched}")
+            time.sleep(options["every"])
