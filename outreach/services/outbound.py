@@ -115,7 +115,7 @@ def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendO
         result = None
         if message.error_code == LEASE_EXPIRED:
             # Its last worker died mid-send: never call twice for one message.
-            since = (message.status_changed_at or message.created_at) - RECONCILE_MARGIN
+            since = message.created_at - RECONCILE_MARGIN  # any attempt came after it was made
             result = adapter.find_sent(
                 channel, to=message.to_address, body=message.body, since=since
             )

@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from outreach.models import (
@@ -70,7 +71,10 @@ def test_concurrent_claims_never_overlap(twilio_channel, queued):
     claims: list[list[int]] = []
 
     def claim() -> None:
-        claims.append(claim_batch(channel_id=twilio_channel.pk, limit=40))
+        try:
+            claims.append(claim_batch(channel_id=twilio_channel.pk, limit=40))
+        finally:
+            connection.close()  # this thread's own
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for thread in threads:
