@@ -4,7 +4,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["api_requests", "inbound_webhooks", "subscriber_import"]
+BENCHMARKS = ["api_requests", "inbound_webhooks", "subscriber_import", "wave_delivery"]
 
 
 def main(names: list[str]) -> None:

@@ -12,7 +12,7 @@ those who had enough this week, counted as capped.
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from campaigns.composition import variant_stats
@@ -52,8 +52,8 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
     if capped is not None:
         members = members.exclude(pk__in=capped)
     variants = _variants(wave)
-    bounds = members.order_by().values_list("pk", flat=True)
-    low, high = min(bounds, default=0), max(bounds, default=-1)
+    bounds = members.order_by().aggregate(low=Min("pk"), high=Max("pk"))
+    low, high = bounds["low"] or 0, bounds["high"] or -1
     write = _insert_select if connection.vendor == "postgresql" else _insert_python
     for start in range(low - 1, high, CHUNK):
         with transaction.atomic():

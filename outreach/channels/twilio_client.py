@@ -1,6 +1,5 @@
 """The official Twilio SDK client, sent to `settings.TWILIO_BASE_URL` instead of Twilio if set."""
 
-import os
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,12 +39,9 @@ class RedirectingHttpClient(TwilioHttpClient):
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ImproperlyConfigured(f"TWILIO_BASE_URL must be an http(s) URL, not {base_url!r}.")
         self._scheme, self._netloc, self._prefix = base.scheme, base.netloc, base.path.rstrip("/")
-        session = self.session or Session()  # pool_connections=True has made one
-        # The SDK sizes the pool for https:// only; a local http:// server gets the same pool.
-        session.mount("http://", HTTPAdapter(pool_maxsize=min(32, (os.cpu_count() or 1) + 4)))
+        _size_pool(self)
         # The base URL names the server to talk to: no proxy from the environment in between.
-        session.trust_env = False
-        self.session = session
+        self.session.trust_env = False
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         """Send the request the SDK built to the same path and query on the base URL."""
@@ -61,9 +57,19 @@ class RedirectingHttpClient(TwilioHttpClient):
 
 @lru_cache(maxsize=64)
 def _cached_client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
-    http_client = (
-        RedirectingHttpClient(base_url, timeout=timeout)
-        if base_url
-        else TwilioHttpClient(pool_connections=True, timeout=timeout)
-    )
+    if base_url:
+        http_client = RedirectingHttpClient(base_url, timeout=timeout)
+    else:
+        http_client = TwilioHttpClient(pool_connections=True, timeout=timeout)
+        _size_pool(http_client)
     return Client(account_sid, auth_token, http_client=http_client)
+
+
+def _size_pool(http_client: TwilioHttpClient) -> None:
+    # One pooled connection per dispatching thread: the SDK's default (cores + 4) would make
+    # threads open, and for HTTPS handshake, a new connection on almost every call.
+    size = max(10, int(getattr(settings, "DISPATCH_CONCURRENCY", 16)))
+    session = http_client.session or Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, HTTPAdapter(pool_connections=4, pool_maxsize=size))
+    http_client.session = session

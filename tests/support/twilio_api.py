@@ -84,7 +84,7 @@ class FakeTwilioApi:
         self._lock = threading.Lock()
         self._failing_numbers: dict[str, _Failure] = {}
         self._failing_next: list[_Failure] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{host}:{bound_port}"
@@ -223,6 +223,12 @@ def running_twilio_api(accounts: Mapping[str, str] | None = None) -> Iterator[Fa
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
     """The X-Twilio-Signature Twilio would send with a webhook POST of `params` to `url`."""
     return RequestValidator(auth_token).compute_signature(url, params)
+
+
+class _Server(ThreadingHTTPServer):
+    # Dispatchers open a connection per thread at once: the default backlog of 5 refuses some.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,329 @@
+"""A wave's delivery, in one run: fan-out of 1,000,000 subscribers, dispatch, status callbacks.
+
+fan-out   ours (INSERT … SELECT in chunks) vs a naive per-row ORM fan-out vs a raw COPY
+dispatch  ours (claimed batches, threads) vs one message at a time, at 0 ms and 200 ms
+status    signed status callbacks through gunicorn vs the /healthz floor
+"""
+
+import os
+import resource
+import time
+import urllib.parse
+from typing import Any
+
+from bench.harness import fresh_database, gunicorn, load, save
+
+SUBSCRIBERS = 1_000_000
+NAIVE_FANOUT = 20_000
+DISPATCHED = 10_000
+NAIVE_DISPATCH = 1_000
+SLOW_MESSAGES = 500
+SLOW_RATE = 50
+CALLBACKS = 3_000
+
+
+def run() -> dict:
+    env = fresh_database("amani_bench_delivery")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from campaigns.models import Campaign, Segment, Variant, Wave, WaveStatus
+    from campaigns.services.fanout import fanout_wave
+    from outreach import rate_limit
+    from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
+    from outreach.services.channels import channel_create
+    from outreach.services.dispatch import dispatch_channel
+    from outreach.services.organizations import organization_create
+    from outreach.services.outbound import message_send
+    from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, running_twilio_api
+
+    figures: dict = {}
+    organization = organization_create(
+        name="Bench NGO", admin_username="bench", languages=["en", "sw"]
+    ).membership.organization
+    twilio = running_twilio_api().__enter__()
+    settings.TWILIO_BASE_URL = twilio.base_url
+    channel = channel_create(
+        organization=organization,
+        name="SMS",
+        kind="twilio_sms",
+        country="KE",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+254700000100",
+        messages_per_second=100_000,
+    )
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO outreach_subscriber (organization_id, channel_id, address, language,
+                language_source, age_band, gender, tags, joined_keyword, joined_at,
+                consent_status, onboarding_step, created_at, updated_at)
+            SELECT %s, %s, '+2547' || lpad(n::text, 8, '0'),
+                   CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
+                   now(), 'opted_in', 'done', now(), now()
+            FROM generate_series(1, %s) AS n
+            """,
+            [organization.pk, channel.pk, SUBSCRIBERS],
+        )
+        cursor.execute("ANALYZE outreach_subscriber")
+    print(f"  ({SUBSCRIBERS:,} subscribers generated in {time.perf_counter() - started:.1f} s)")
+
+    campaign = Campaign.objects.create(
+        organization=organization,
+        name="Bench",
+        country="KE",
+        timezone="Africa/Nairobi",
+        default_language="en",
+        languages=["en", "sw"],
+        fatigue_cap_per_week=None,
+    )
+    segment = Segment.objects.create(organization=organization, name="All")
+
+    def sending_wave(name: str) -> Wave:
+        wave = Wave.objects.create(
+            organization=organization,
+            campaign=campaign,
+            name=name,
+            segment=segment,
+            status=WaveStatus.SENDING,
+        )
+        wave.channels.set([channel])
+        Variant.objects.create(wave=wave, language="en", body="Vote calmly, {region}.")
+        Variant.objects.create(wave=wave, language="sw", body="Piga kura kwa amani.")
+        return wave
+
+    # --- fan-out -------------------------------------------------------------------------
+    wave = sending_wave("E-1")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    audience = fanout_wave(wave_id=wave.pk)
+    fanout_seconds = time.perf_counter() - started
+    rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    if audience["queued"] != SUBSCRIBERS:
+        raise RuntimeError(f"fan-out queued {audience}")
+
+    naive_wave = sending_wave("naive")
+    sample = list(Variant.objects.filter(wave=naive_wave).values_list("language", "body"))
+    bodies = dict(sample)
+    started = time.perf_counter()
+    people = Subscriber.objects.order_by("pk").values_list("pk", "address", "language")
+    for pk, address, language in people[:NAIVE_FANOUT]:
+        OutboundMessage.objects.create(
+            organization=organization,
+            channel=channel,
+            subscriber_id=pk,
+            to_address=address,
+            kind=OutboundKind.WAVE,
+            body=bodies.get(language, bodies["en"]),
+            language=language,
+            wave_id=naive_wave.pk,
+            priority=2,
+        )
+    naive_seconds = time.perf_counter() - started
+
+    copy_seconds = _copy(connection, "copy_bare", "", organization.pk, channel.pk, wave.pk)
+    copy_indexed_seconds = _copy(
+        connection, "copy_indexed", "INCLUDING ALL", organization.pk, channel.pk, wave.pk
+    )
+    figures["fanout"] = {
+        "subscribers": SUBSCRIBERS,
+        "ours_seconds": fanout_seconds,
+        "ours_rows_per_second": SUBSCRIBERS / fanout_seconds,
+        "ours_peak_rss_growth_mb": rss_growth_mb,
+        "naive_rows_per_second": NAIVE_FANOUT / naive_seconds,
+        "copy_rows_per_second": SUBSCRIBERS / copy_seconds,
+        "copy_same_indexes_rows_per_second": SUBSCRIBERS / copy_indexed_seconds,
+        "ours_vs_naive": (SUBSCRIBERS / fanout_seconds) / (NAIVE_FANOUT / naive_seconds),
+        "copy_time_multiple": fanout_seconds / copy_seconds,
+        "copy_same_indexes_time_multiple": fanout_seconds / copy_indexed_seconds,
+    }
+    f = figures["fanout"]
+    print(
+        f"  fan-out  {SUBSCRIBERS:,} in {fanout_seconds:.1f} s = "
+        f"{f['ours_rows_per_second']:,.0f} rows/s (process peak RSS +{rss_growth_mb:.0f} MB); "
+        f"naive {f['naive_rows_per_second']:,.0f} rows/s; COPY {f['copy_rows_per_second']:,.0f}"
+    )
+    print(
+        f"  ours = {f['ours_vs_naive']:.0f}x naive; time = bare COPY x "
+        f"{f['copy_time_multiple']:.1f}, COPY into a table with the same indexes x "
+        f"{f['copy_same_indexes_time_multiple']:.1f}"
+    )
+
+    # --- dispatch --------------------------------------------------------------------------
+    def queue_only(count: int) -> list[int]:
+        OutboundMessage.objects.filter(status=OutboundStatus.QUEUED).update(
+            status=OutboundStatus.HELD
+        )
+        ids = list(
+            OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.HELD)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:count]
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(status=OutboundStatus.QUEUED)
+        return ids
+
+    def clear_buckets() -> None:
+        client = rate_limit._client()
+        for key in client.scan_iter("amani:bucket:*"):
+            client.delete(key)
+
+    results = {}
+    for concurrency in (settings.DISPATCH_CONCURRENCY, 4):
+        settings.DISPATCH_CONCURRENCY = concurrency
+        queue_only(DISPATCHED)
+        clear_buckets()
+        sent_before = len(twilio.sent)
+        started = time.perf_counter()
+        dispatch_channel(channel_id=channel.pk, seconds=300)
+        seconds = time.perf_counter() - started
+        results[concurrency] = (len(twilio.sent) - sent_before) / seconds
+    naive_ids = queue_only(NAIVE_DISPATCH)
+    clear_buckets()
+    started = time.perf_counter()
+    for message_id in naive_ids:
+        message_send(message_id=message_id)
+    naive_rate = NAIVE_DISPATCH / (time.perf_counter() - started)
+    best = max(results.values())
+    figures["dispatch_zero_latency"] = {
+        "ours_per_second_by_concurrency": results,
+        "naive_per_second": naive_rate,
+        "ours_vs_naive": best / naive_rate,
+    }
+    print(
+        "  dispatch, 0 ms provider: "
+        + ", ".join(f"{rate:,.0f} msg/s at {c} threads" for c, rate in results.items())
+        + f"; one at a time {naive_rate:,.0f} msg/s ({best / naive_rate:.1f}x)"
+    )
+
+    channel.messages_per_second = SLOW_RATE
+    channel.save()
+    twilio.latency = 0.2
+    settings.DISPATCH_CONCURRENCY = 16
+    queue_only(SLOW_MESSAGES)
+    clear_buckets()
+    sent_before = len(twilio.sent)
+    started = time.perf_counter()
+    dispatch_channel(channel_id=channel.pk, seconds=300)
+    slow_rate = (len(twilio.sent) - sent_before) / (time.perf_counter() - started)
+    slow_naive_ids = queue_only(20)
+    clear_buckets()
+    started = time.perf_counter()
+    for message_id in slow_naive_ids:
+        message_send(message_id=message_id)
+    slow_naive = 20 / (time.perf_counter() - started)
+    twilio.latency = 0
+    figures["dispatch_200ms"] = {
+        "configured_rate": SLOW_RATE,
+        "ours_per_second": slow_rate,
+        "ours_vs_configured": slow_rate / SLOW_RATE,
+        "naive_per_second": slow_naive,
+    }
+    print(
+        f"  dispatch, 200 ms provider: {slow_rate:.1f} msg/s against {SLOW_RATE}/s configured "
+        f"({slow_rate / SLOW_RATE:.2f}x); one at a time {slow_naive:.1f} msg/s"
+    )
+
+    # --- status callbacks --------------------------------------------------------------------
+    from tests.support.twilio_api import twilio_signature
+
+    sids = list(
+        OutboundMessage.objects.exclude(provider_message_id="").values_list(
+            "provider_message_id", flat=True
+        )[: CALLBACKS // 2 + 100]
+    )
+    path = f"/webhooks/twilio/{channel.uuid}/status/"
+    with gunicorn({**env, "TWILIO_BASE_URL": twilio.base_url}) as base_url:
+        prepared = []
+        for status in ("sent", "delivered"):
+            for sid in sids:
+                form = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": status}
+                prepared.append(
+                    (
+                        urllib.parse.urlencode(form).encode(),
+                        {
+                            "Content-Type": "application/x-www-form-urlencoded",
+                            "X-Twilio-Signature": twilio_signature(
+                                AUTH_TOKEN, base_url + path, form
+                            ),
+                        },
+                    )
+                )
+        warm, timed = prepared[:100], prepared[100 : 100 + CALLBACKS]
+        load(
+            "warm-up",
+            base_url + path,
+            requests=len(warm),
+            method="POST",
+            body_for=lambda i: warm[i],
+        )
+        callbacks = load(
+            "POST status callback",
+            base_url + path,
+            requests=len(timed),
+            concurrency=8,
+            method="POST",
+            body_for=lambda i: timed[i],
+        )
+        floor = load(
+            "GET /healthz (floor)", base_url + "/healthz", requests=CALLBACKS, concurrency=8
+        )
+    twilio.close()
+    figures["status_callbacks"] = {
+        "callbacks": callbacks,
+        "floor": floor,
+        "ours_vs_floor": callbacks.per_second / floor.per_second,
+    }
+    print("  " + callbacks.line())
+    print("  " + floor.line())
+    print(f"  status callbacks run at {callbacks.per_second / floor.per_second:.2f}x the floor")
+    save("wave_delivery", figures)
+    return figures
+
+
+def _copy(
+    connection: Any, table: str, like: str, organization_id: int, channel_id: int, wave_id: int
+) -> float:
+    """Seconds to COPY the fan-out's million rows into a scratch copy of the messages table."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {table} (LIKE outreach_outboundmessage {like})")
+        with (
+            cursor.connection.cursor() as pg,
+            pg.copy(
+                f"COPY {table} (id, organization_id, channel_id, subscriber_id, to_address, "
+                "kind, reply_key, body, language, segments, status, provider_message_id, "
+                "error_code, error_message, attempts, price_unit, created_at, wave_id, priority) "
+                "FROM STDIN"
+            ) as copy,
+        ):
+            for n in range(SUBSCRIBERS):
+                copy.write_row(
+                    (
+                        n,
+                        organization_id,
+                        channel_id,
+                        n,
+                        f"+2547{n:08d}",
+                        "wave",
+                        "",
+                        "Vote calmly, Nairobi. Reply STOP to opt out.",
+                        "en",
+                        1,
+                        "queued",
+                        "",
+                        "",
+                        "",
+                        0,
+                        "",
+                        "2026-11-24T10:00:00Z",
+                        wave_id,
+                        2,
+                    )
+                )
+    return time.perf_counter() - started
