@@ -9,11 +9,12 @@ example) and Twilio's error bodies: {"code", "message", "more_info", "status"}.
 import base64
 import binascii
 import json
+import multiprocessing
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -235,6 +236,9 @@ def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # HTTP/1.1 keeps the SDK's pooled connections open between requests.
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK hold every answer for ~40 ms.
+        disable_nagle_algorithm = True
         # Idle keep-alive connections end after this, so their threads do too.
         timeout = 30
 
@@ -347,3 +351,24 @@ def _error(failure: _Failure, headers: dict[str, str] | None = None) -> _Answer:
         "status": failure.status,
     }
     return _Answer(failure.status, body, headers or {})
+
+
+def serve_in_another_process(latency: float = 0.0) -> tuple[str, "Callable[[], None]"]:
+    """A fake Twilio API in its own process (benchmarks: it must not share our GIL).
+
+    Returns its base URL and a function that stops it.
+    """
+    ready: multiprocessing.Queue = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_serve, args=(latency, ready), daemon=True)
+    process.start()
+    base_url = ready.get(timeout=30)
+    return base_url, process.terminate
+
+
+def _serve(latency: float, ready: multiprocessing.Queue) -> None:
+    api = FakeTwilioApi({ACCOUNT_SID: AUTH_TOKEN})
+    api.latency = latency
+    ready.put(api.base_url)
+    while True:
+        time.sleep(3600)
+        api.reset()  # a long benchmark must not grow `sent` without end
