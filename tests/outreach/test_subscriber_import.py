@@ -11,11 +11,14 @@ from outreach.models import (
     ConsentKind,
     ConsentSource,
     ConsentStatus,
+    LanguageSource,
     Region,
     Subscriber,
+    User,
 )
+from outreach.services import subscriber_import
 from outreach.services.consent import consent_record, status_from_ledger
-from outreach.services.subscriber_import import subscribers_import
+from outreach.services.subscriber_import import OPTED_OUT_LATER, subscribers_import
 from outreach.services.subscribers import subscriber_for_address
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +33,19 @@ GOOD = "0712345678,sw,Kisumu,19,female,youth-camp;kisumu,2026-11-20,paper_form,2
 
 @pytest.fixture(autouse=True)
 def kisumu(organization):
-    return Region.objects.create(organization=organization, name="Kisumu")
+    return Region.objects.create(organization=organization, name="Kisumu", aliases=["Kisumo"])
+
+
+@pytest.fixture(params=["copy", "orm"])
+def write_path(request, monkeypatch):
+    """Both ways of writing: PostgreSQL's COPY, and the portable ORM one the demo's SQLite uses."""
+    monkeypatch.setattr(subscriber_import, "_can_copy", lambda: request.param == "copy")
+    return request.param
+
+
+@pytest.fixture
+def staff(organization):
+    return User.objects.get(username="pyk-admin")
 
 
 def run(organization, channel, text, dry_run=False, user=None):
@@ -43,64 +58,207 @@ def run(organization, channel, text, dry_run=False, user=None):
     )
 
 
+def subscribed_by_sms(channel, address="+254712345678", **when):
+    person = subscriber_for_address(channel=channel, address=address)
+    consent_record(
+        subscriber=person,
+        kind=ConsentKind.OPT_IN,
+        source=ConsentSource.KEYWORD,
+        occurred_at=when.get("joined"),
+    )
+    if "left" in when:
+        consent_record(
+            subscriber=person,
+            kind=ConsentKind.OPT_OUT,
+            source=ConsentSource.KEYWORD,
+            occurred_at=when["left"],
+        )
+    person.refresh_from_db()
+    return person
+
+
 def test_a_valid_file_creates_subscribers_each_with_one_opt_in_and_its_evidence(
-    organization, console_channel
+    organization, console_channel, staff, write_path
 ):
-    report = run(organization, console_channel, HEADER + GOOD)
+    report = run(organization, console_channel, HEADER + GOOD, user=staff)
 
     assert report.imported
-    assert (report.rows, report.created, report.merged) == (1, 1, 0)
+    assert (report.rows, report.valid, report.created, report.merged) == (1, 1, 1, 0)
     person = Subscriber.objects.get()
-    assert person.address == "+254712345678"
-    assert (person.language, person.age_band, person.gender) == ("sw", "18_24", "female")
-    assert person.tags == ["kisumu", "youth-camp"]
-    assert person.region.name == "Kisumu"
+    assert (person.address, person.channel, person.region.name) == (
+        "+254712345678",
+        console_channel,
+        "Kisumu",
+    )
+    assert (person.language, person.language_source) == ("sw", LanguageSource.CHOSEN)
+    assert (person.age_band, person.gender, person.tags) == (
+        "18_24",
+        "female",
+        ["kisumu", "youth-camp"],
+    )
+    assert (person.onboarding_step, person.joined_keyword) == ("done", "")
+    assert person.joined_at == dt.datetime(2026, 11, 20, tzinfo=EAT)  # local midnight
     assert person.consent_status == ConsentStatus.OPTED_IN == status_from_ledger(person)
     (event,) = ConsentEvent.objects.all()
-    assert (event.kind, event.source, event.consent_text_version) == (
-        "opt_in",
-        "import",
-        "2026-11-v1",
+    assert (event.subscriber, event.channel, event.recorded_by) == (person, console_channel, staff)
+    assert (event.kind, event.source, event.occurred_at) == ("opt_in", "import", person.joined_at)
+    assert (event.consent_text_version, event.consent_text_language) == ("2026-11-v1", "sw")
+    assert event.evidence == {
+        "method": "paper_form",
+        "collected_by": "",
+        "form_reference": "F-001",
+        "event": "",
+        "row": 1,
+        "form_references": ["F-001"],
+        "rows": [1],
+    }
+
+
+def test_a_row_without_a_language_gets_the_default_one_and_consent_evidence_is_kept(
+    organization, console_channel
+):
+    text = (
+        "phone,consent_date,consent_method,consent_text_version,consent_language,"
+        "collected_by,event\n"
+        "0712345678,2026-11-20T10:30,verbal,v2,sw,Achieng O.,Kibera peace walk\n"
     )
-    assert event.evidence["method"] == "paper_form"
-    assert event.evidence["form_references"] == ["F-001"]
-    assert event.occurred_at == dt.datetime(2026, 11, 20, tzinfo=EAT)  # local midnight
+
+    run(organization, console_channel, text)
+
+    person, event = Subscriber.objects.get(), ConsentEvent.objects.get()
+    assert (person.language, person.language_source) == ("en", LanguageSource.DEFAULT)
+    assert event.consent_text_language == "sw"
+    assert event.occurred_at == dt.datetime(2026, 11, 20, 10, 30, tzinfo=EAT)
+    assert event.evidence["collected_by"] == "Achieng O."
+    assert event.evidence["event"] == "Kibera peace walk"
 
 
-def test_a_dry_run_writes_nothing_and_reports_every_bad_row(organization, console_channel):
-    rows = [
-        GOOD,
-        "not-a-number,sw,,,,,2026-11-20,paper_form,v1,\n",
-        "+254202222222,en,,,,,2026-11-20,paper_form,v1,\n",  # a Nairobi landline
-        "0722000111,en,Atlantis,,,,2026-11-20,paper_form,v1,\n",
-        "0722000112,en,,16,,,2026-11-20,paper_form,v1,\n",
-        "0722000113,en,,,,,20/11/2026,paper_form,v1,\n",
-        "0722000114,en,,,,,2999-01-01,paper_form,v1,\n",
-        "0722000115,fr,,,,,2026-11-20,paper_form,v1,\n",
-        "0722000116,en,,,,,2026-11-20,,v1,\n",
-        "+256772123456,en,,,,,2026-11-20,paper_form,v1,\n",  # Uganda: valid, kept as its own
-    ]
+BAD_ROWS = [
+    ("not-a-number,sw,,,,,2026-11-20,paper_form,v1,\n", "phone", "not a phone number"),
+    ("+254202222222,en,,,,,2026-11-20,paper_form,v1,\n", "phone", "not a mobile number"),
+    ("0722000111,en,Atlantis,,,,2026-11-20,paper_form,v1,\n", "region", "not one of the"),
+    ("0722000112,en,,16,,,2026-11-20,paper_form,v1,\n", "age", "under the minimum age (18)"),
+    ("0722000113,en,,,,,20/11/2026,paper_form,v1,\n", "consent_date", "not a date"),
+    ("0722000114,en,,,,,2999-01-01,paper_form,v1,\n", "consent_date", "in the future"),
+    ("0722000115,fr,,,,,2026-11-20,paper_form,v1,\n", "language", "en, sw"),
+    ("0722000116,en,,,,,2026-11-20,,v1,\n", "consent_method", "Required"),
+    ("0722000117,en,,,,,2026-11-20,paper_form,,\n", "consent_text_version", "Required"),
+    ("0722000118,en,,,,,,paper_form,v1,\n", "consent_date", "Required"),
+    ("0722000119,en,,,cat,,2026-11-20,paper_form,v1,\n", "gender", "female"),
+    ("0722000120,en,,,,,2026-11-20," + "x" * 41 + ",v1,\n", "consent_method", "At most 40"),
+    ("0722000121,en,,,,,2026-11-20,paper_form,v1,,extra\n", None, "More cells"),
+]
 
-    report = run(organization, console_channel, HEADER + "".join(rows), dry_run=True)
+
+def test_a_dry_run_writes_nothing_and_reports_every_bad_row_with_its_reason(
+    organization, console_channel
+):
+    uganda = "+256772123456,en,,,,,2026-11-20,paper_form,v1,\n"  # valid: kept as Ugandan
+    text = HEADER + GOOD + "".join(row for row, _, _ in BAD_ROWS) + uganda
+
+    report = run(organization, console_channel, text, dry_run=True)
 
     assert not Subscriber.objects.exists()
+    assert not ConsentEvent.objects.exists()
     assert not report.imported
     assert [(e["row"], e["field"]) for e in report.errors] == [
-        (2, "phone"),
-        (3, "phone"),
-        (4, "region"),
-        (5, "age"),
-        (6, "consent_date"),
-        (7, "consent_date"),
-        (8, "language"),
-        (9, "consent_method"),
+        (number, field) for number, (_, field, _) in enumerate(BAD_ROWS, start=2)
     ]
-    assert "not a mobile" in report.errors[1]["reason"]
-    assert "minimum age (18)" in report.errors[3]["reason"]
-    assert report.valid == 2
+    for error, (_, _, reason) in zip(report.errors, BAD_ROWS, strict=True):
+        assert reason in error["reason"]
+    assert (report.rows, report.valid, report.created) == (len(BAD_ROWS) + 2, 2, 2)
 
 
-def test_one_bad_row_means_nothing_is_imported(organization, console_channel):
+def test_every_bad_field_of_a_row_is_reported(organization, console_channel):
+    report = run(
+        organization, console_channel, HEADER + "0712345678,fr,Atlantis,,,,,,v1,\n", dry_run=True
+    )
+
+    assert [e["field"] for e in report.errors] == [
+        "language",
+        "region",
+        "consent_date",
+        "consent_method",
+    ]
+    assert report.valid == 0
+
+
+def test_a_number_from_another_country_is_kept_as_that_countrys_number(
+    organization, console_channel
+):
+    run(organization, console_channel, HEADER + "+256 772 123456,en,,,,,2026-11-20,paper,v1,\n")
+
+    assert Subscriber.objects.get().address == "+256772123456"
+
+
+def test_errors_never_echo_a_full_phone_number(organization, console_channel):
+    rows = [
+        "+254202222222,en,,,,,2026-11-20,paper_form,v1,\n",
+        "+2547123456789012,en,,,,,2026-11-20,paper_form,v1,\n",
+        "0712345678,en,0733111222,,,,2026-11-20,paper_form,v1,\n",  # a number as the region
+    ]
+
+    report = run(organization, console_channel, HEADER + "".join(rows))
+
+    assert len(report.errors) == 3
+    reported = str(report.as_dict())
+    for digits in ["202222222", "7123456789012", "733111222"]:
+        assert digits not in reported
+    assert "********22" in reported
+
+
+@pytest.mark.parametrize(
+    ("age", "age_band", "stored"),
+    [
+        ("19", "", "18_24"),
+        ("", "25_29", "25_29"),
+        ("", "35+", "35_plus"),
+        ("40", "18_24", "35_plus"),
+    ],
+)
+def test_an_age_or_an_age_band_gives_the_band(organization, console_channel, age, age_band, stored):
+    text = (
+        "phone,age,age_band,consent_date,consent_method,consent_text_version\n"
+        f"0712345678,{age},{age_band},2026-11-20,paper_form,v1\n"
+    )
+
+    run(organization, console_channel, text)
+
+    assert Subscriber.objects.get().age_band == stored
+
+
+@pytest.mark.parametrize(
+    ("age", "age_band", "field"), [("17", "", "age"), ("", "13_17", "age_band")]
+)
+def test_someone_under_the_minimum_age_is_refused_and_nothing_of_them_is_stored(
+    organization, console_channel, age, age_band, field
+):
+    text = (
+        "phone,age,age_band,consent_date,consent_method,consent_text_version\n"
+        f"0712345678,{age},{age_band},2026-11-20,paper_form,v1\n"
+    )
+
+    report = run(organization, console_channel, text)
+
+    assert report.errors == [
+        {"row": 1, "field": field, "reason": "under the minimum age (18): not imported"}
+    ]
+    assert not Subscriber.objects.exists()
+    assert not ConsentEvent.objects.exists()
+
+
+def test_a_region_is_found_by_alias_or_with_a_typo(organization, console_channel, kisumu):
+    rows = [
+        "0712345671,en,kisumo,,,,2026-11-20,paper_form,v1,\n",
+        "0712345672,en,Kisumuu,,,,2026-11-20,paper_form,v1,\n",
+    ]
+
+    run(organization, console_channel, HEADER + "".join(rows))
+
+    assert list(Subscriber.objects.values_list("region", flat=True)) == [kisumu.pk, kisumu.pk]
+
+
+def test_one_bad_row_means_nothing_is_imported(organization, console_channel, write_path):
     report = run(organization, console_channel, HEADER + GOOD + "nope,,,,,,2026-11-20,paper,v1,\n")
 
     assert not report.imported
@@ -108,98 +266,211 @@ def test_one_bad_row_means_nothing_is_imported(organization, console_channel):
     assert not ConsentEvent.objects.exists()
 
 
-def test_duplicates_in_the_file_merge_into_one_subscriber(organization, console_channel):
-    again = "+254 712 345 678,,,,,peace-club,2026-11-10,verbal,2026-11-v1,F-000\n"
+def test_duplicates_in_the_file_merge_into_one_subscriber_with_one_opt_in(
+    organization, console_channel, write_path
+):
+    again = "+254 712 345 678,en,,,,peace-club,2026-11-10,verbal,2026-10-v1,F-000\n"
 
     report = run(organization, console_channel, HEADER + GOOD + again)
 
+    assert (report.rows, report.valid, report.created) == (2, 2, 1)
     person = Subscriber.objects.get()
-    (event,) = ConsentEvent.objects.all()
-    assert report.created == 1
+    assert person.language == "en"  # the later row's
+    assert (person.age_band, person.gender) == ("18_24", "female")  # blank later: kept
     assert person.tags == ["kisumu", "peace-club", "youth-camp"]
+    (event,) = ConsentEvent.objects.all()
     assert event.occurred_at == dt.datetime(2026, 11, 10, tzinfo=EAT)  # the earliest consent
+    assert (event.consent_text_version, event.evidence["method"]) == ("2026-10-v1", "verbal")
+    assert (event.evidence["row"], event.evidence["rows"]) == (2, [1, 2])
     assert event.evidence["form_references"] == ["F-001", "F-000"]
 
 
 def test_an_existing_opted_in_subscriber_is_merged_without_a_second_event(
-    organization, console_channel
+    organization, console_channel, write_path
 ):
-    person = subscriber_for_address(channel=console_channel, address="+254712345678")
-    consent_record(subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD)
+    person = subscribed_by_sms(console_channel)
+    Subscriber.objects.filter(pk=person.pk).update(tags=["sms"], gender="male")
 
     report = run(organization, console_channel, HEADER + GOOD)
 
     person.refresh_from_db()
-    assert (report.created, report.merged) == (0, 1)
+    assert (report.created, report.merged, report.skipped) == (0, 1, [])
     assert ConsentEvent.objects.count() == 1
-    assert person.age_band == "18_24"
+    assert (person.language, person.language_source) == ("sw", LanguageSource.CHOSEN)
+    assert (person.age_band, person.gender, person.region.name) == ("18_24", "female", "Kisumu")
+    assert person.tags == ["kisumu", "sms", "youth-camp"]
+    assert person.consent_status == ConsentStatus.OPTED_IN == status_from_ledger(person)
 
 
-def test_someone_who_opted_out_after_the_paper_consent_stays_out(organization, console_channel):
-    person = subscriber_for_address(channel=console_channel, address="+254712345678")
-    consent_record(subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD)
-    consent_record(subscriber=person, kind=ConsentKind.OPT_OUT, source=ConsentSource.KEYWORD)
+def test_someone_who_opted_out_after_the_paper_consent_is_skipped_and_stays_out(
+    organization, console_channel, write_path
+):
+    person = subscribed_by_sms(
+        console_channel,
+        joined=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        left=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+    )
 
     report = run(organization, console_channel, HEADER + GOOD)
 
     person.refresh_from_db()
     assert report.imported
-    assert report.skipped[0]["reason"] == "opted out by SMS after this consent; not re-subscribed"
-    assert "+254712345678" not in str(report.as_dict())
-    assert person.consent_status == ConsentStatus.OPTED_OUT
+    assert (report.created, report.merged) == (0, 0)
+    assert report.skipped == [{"row": 1, "reason": OPTED_OUT_LATER}]
+    assert person.consent_status == ConsentStatus.OPTED_OUT == status_from_ledger(person)
+    assert (person.age_band, person.tags) == ("", [])  # untouched
+    assert not ConsentEvent.objects.filter(source=ConsentSource.IMPORT).exists()
 
 
 def test_someone_who_opted_out_before_the_paper_consent_is_subscribed_again(
-    organization, console_channel
+    organization, console_channel, staff, write_path
+):
+    joined = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    left = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    person = subscribed_by_sms(console_channel, joined=joined, left=left)
+
+    report = run(organization, console_channel, HEADER + GOOD, user=staff)
+
+    person.refresh_from_db()
+    assert (report.created, report.merged, report.skipped) == (0, 1, [])
+    assert person.consent_status == ConsentStatus.OPTED_IN == status_from_ledger(person)
+    assert person.joined_at == joined  # as consent_record: the first joining stays
+    event = ConsentEvent.objects.get(source=ConsentSource.IMPORT)
+    assert (event.kind, event.recorded_by, event.occurred_at) == (
+        "opt_in",
+        staff,
+        dt.datetime(2026, 11, 20, tzinfo=EAT),
+    )
+
+
+def test_someone_who_texted_but_never_joined_is_subscribed_by_the_import(
+    organization, console_channel, write_path
 ):
     person = subscriber_for_address(channel=console_channel, address="+254712345678")
-    consent_record(
-        subscriber=person,
-        kind=ConsentKind.OPT_OUT,
-        source=ConsentSource.KEYWORD,
-        occurred_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-    )
 
     run(organization, console_channel, HEADER + GOOD)
 
     person.refresh_from_db()
     assert person.consent_status == ConsentStatus.OPTED_IN == status_from_ledger(person)
-    assert ConsentEvent.objects.filter(source="import").count() == 1
+    assert person.joined_at == dt.datetime(2026, 11, 20, tzinfo=EAT)
+
+
+def test_the_stored_status_matches_the_ledger_for_every_imported_subscriber(
+    organization, console_channel, write_path, monkeypatch
+):
+    monkeypatch.setattr(subscriber_import, "CHUNK", 7)  # several chunks of each kind
+    for index in range(0, 30, 3):
+        subscribed_by_sms(console_channel, address=f"+2547223{index:05d}")
+    for index in range(1, 30, 3):
+        subscribed_by_sms(
+            console_channel,
+            address=f"+2547223{index:05d}",
+            joined=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            left=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        )
+    rows = "".join(
+        f"07223{index:05d},en,,,,,2026-11-20,paper_form,v1,F-{index}\n" for index in range(50)
+    )
+
+    report = run(organization, console_channel, HEADER + rows)
+
+    assert (report.created, report.merged) == (30, 20)
+    people = list(Subscriber.objects.all())
+    assert len(people) == 50
+    assert all(p.consent_status == ConsentStatus.OPTED_IN for p in people)
+    assert all(p.consent_status == status_from_ledger(p) for p in people)
+    assert ConsentEvent.objects.filter(source=ConsentSource.IMPORT).count() == 40
+
+
+def test_a_number_that_joins_by_sms_during_the_import_stops_it_as_a_whole(
+    organization, console_channel, write_path, monkeypatch
+):
+    write = subscriber_import._write
+
+    def joining_meanwhile(*args):
+        subscriber_for_address(channel=console_channel, address="+254712345678")
+        write(*args)
+
+    monkeypatch.setattr(subscriber_import, "_write", joining_meanwhile)
+
+    with pytest.raises(InvalidInput, match="Run the import again") as error:
+        run(organization, console_channel, HEADER + GOOD)
+
+    assert error.value.field == "file"
+    assert not ConsentEvent.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "empty"),
+        (" \n\n", "empty"),
         (HEADER, "no rows"),
-        ("phone,consent_date\n0712345678,2026-11-20\n", "Missing column(s): consent_method"),
-        (HEADER.strip() + ",favourite_party\n", "Unknown column(s): favourite_party"),
+        (HEADER + "\n,,,,\n", "no rows"),
+        ("phone,consent_date\n0712345678,2026-11-20\n", "Missing column(s): consent_method, "),
+        (HEADER.strip() + ",favourite_party\n", "Unknown column(s): favourite_party."),
+        (HEADER.strip() + ",Phone\n", "Column(s) given twice: phone."),
+        (HEADER + '0712345678,"' + "x" * 200_000 + '"\n', "Line 2 cannot be read as CSV"),
     ],
 )
 def test_a_broken_file_is_refused_as_a_whole(organization, console_channel, text, message):
     with pytest.raises(InvalidInput, match=re.escape(message)) as error:
         run(organization, console_channel, text)
+
     assert error.value.field == "file"
 
 
+def test_a_file_that_is_not_utf8_is_refused(organization, console_channel):
+    latin1 = (HEADER + GOOD.replace("youth-camp", "café")).encode("latin-1")
+
+    with pytest.raises(InvalidInput, match="not UTF-8"):
+        subscribers_import(
+            organization=organization,
+            channel=console_channel,
+            file=latin1,
+            dry_run=True,
+            recorded_by=None,
+        )
+
+
+def test_more_rows_than_the_limit_are_refused(organization, console_channel, monkeypatch):
+    monkeypatch.setattr(subscriber_import, "MAX_ROWS", 2)
+
+    with pytest.raises(InvalidInput, match="more than 2 rows"):
+        run(organization, console_channel, HEADER + GOOD * 3, dry_run=True)
+
+
+def test_column_names_ignore_case_and_spaces(organization, console_channel):
+    text = " PHONE , Consent_Date,consent_method ,Consent_Text_Version\n0712345678,2026-11-20,p,v\n"
+
+    assert run(organization, console_channel, text).imported
+
+
+def test_a_trailing_comma_in_the_header_and_rows_is_ignored(organization, console_channel):
+    text = HEADER.strip() + ",\n" + GOOD.strip() + ",\n"
+
+    assert run(organization, console_channel, text).imported
+
+
+def test_blank_lines_keep_their_row_numbers_but_are_not_counted(organization, console_channel):
+    report = run(organization, console_channel, HEADER + GOOD + "\n,,,\n" + "bad,,,,,,,,,\n")
+
+    assert report.rows == 2
+    assert {error["row"] for error in report.errors} == {4}
+
+
+def test_a_consent_date_with_an_offset_keeps_it(organization, console_channel):
+    text = HEADER + GOOD.replace("2026-11-20", "2026-11-20T08:00:00+00:00")
+
+    run(organization, console_channel, text)
+
+    assert ConsentEvent.objects.get().occurred_at == dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
+
+
 def test_a_byte_order_mark_swahili_and_emoji_are_fine(organization, console_channel):
-    text = "\ufeff" + HEADER + GOOD.replace("youth-camp", "amani 🕊️;vijana")
+    text = "\ufeff" + HEADER + GOOD.replace("youth-camp", "Amani 🕊️;vijana wa Kisumu")
 
     report = run(organization, console_channel, text)
 
     assert report.imported
-    assert Subscriber.objects.get().tags == ["amani 🕊️", "kisumu", "vijana"]
-
-
-def test_the_stored_status_matches_the_ledger_for_every_imported_subscriber(
-    organization, console_channel
-):
-    rows = "".join(
-        f"07223{index:05d},en,,,,,2026-11-20,paper_form,v1,F-{index}\n" for index in range(50)
-    )
-
-    run(organization, console_channel, HEADER + rows)
-
-    people = list(Subscriber.objects.all())
-    assert len(people) == 50
-    assert all(p.consent_status == status_from_ledger(p) for p in people)
+    assert Subscriber.objects.get().tags == ["amani 🕊️", "kisumu", "vijana wa kisumu"]
