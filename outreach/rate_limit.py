@@ -1,7 +1,9 @@
 """A token bucket per channel in Redis: at most N SMS segments a second, shared by all workers.
 
-One Lua script refills and takes atomically, so concurrent workers never overspend.
-Without Redis (the demo) nothing is limited.
+One Lua script reads Redis's clock, refills and takes atomically, so concurrent workers never
+overspend and one round trip decides. A take dearer than the whole bucket (a long message on
+a slow channel) is granted once the bucket is full and leaves it in debt, so it is paid for.
+Dispatch takes tokens for a few messages at once. Without Redis (the demo) nothing is limited.
 """
 
 from functools import cache
@@ -9,20 +11,22 @@ from functools import cache
 import redis
 from django.conf import settings
 
-# KEYS[1] bucket; ARGV: rate per second, cost, now (seconds, float). Returns seconds to wait.
+# KEYS[1] bucket; ARGV: rate per second, cost. Returns seconds to wait ("0" when granted).
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or rate
 local at = tonumber(state[2]) or now
 tokens = math.min(rate, tokens + math.max(0, now - at) * rate)
 local wait = 0
-if tokens >= cost then
+local needed = math.min(cost, rate)
+if tokens >= needed then
   tokens = tokens - cost
 else
-  wait = (cost - tokens) / rate
+  wait = (needed - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
 redis.call('EXPIRE', KEYS[1], 60)
@@ -35,9 +39,8 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
     client = _client()
     if client is None:
         return 0.0
-    seconds, microseconds = client.time()
-    now = seconds + microseconds / 1_000_000  # Redis's clock: one clock for every worker
-    wait = _script()(keys=[f"amani:bucket:channel:{channel_id}"], args=[per_second, cost, now])
+    # Redis's clock, read inside the script: one clock for every worker.
+    wait = _script()(keys=[f"amani:bucket:channel:{channel_id}"], args=[per_second, cost])
     return float(wait)
 
 

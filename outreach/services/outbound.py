@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from outreach import rate_limit
-from outreach.channels.base import TransportError
+from outreach.channels.base import SendResult, TransportError
 from outreach.channels.registry import adapter_for
 from outreach.models import (
     ConsentKind,
@@ -96,7 +96,7 @@ def message_send(*, message_id: int) -> SendOutcome:
 
 def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendOutcome:
     """Send a message this worker has claimed: consent again, rate limit, adapter, record."""
-    refusal = _consent_refusal(message)
+    refusal = consent_refusal(message)
     if refusal:
         return _finish(message, OutboundStatus.CANCELED, error_message=refusal)
     channel = message.channel
@@ -110,40 +110,36 @@ def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendO
             _requeue(message, count_attempt=False)
             return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
         time.sleep(wait)
-    adapter = adapter_for(channel)
     try:
-        result = None
-        if message.error_code == LEASE_EXPIRED:
-            # Its last worker died mid-send: never call twice for one message.
-            since = message.created_at - RECONCILE_MARGIN  # any attempt came after it was made
-            result = adapter.find_sent(
-                channel, to=message.to_address, body=message.body, since=since
-            )
-        if result is None:
-            result = adapter.send(
-                channel,
-                to=message.to_address,
-                body=message.body,
-                status_callback=status_url(channel),
-            )
+        result = transmit(message)
     except TransportError as error:
-        return _failed(message, error)
+        return message_failed(message, error)
     message.provider_message_id = result.provider_message_id
     message.price, message.price_unit = result.price, result.price_unit
     message.sent_at = timezone.now()
     return _finish(message, result.status)
 
 
-def status_url(channel: object) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])  # type: ignore[attr-defined]
+def transmit(message: OutboundMessage) -> SendResult:
+    """Hand a claimed message to its channel's provider, or find that it already has it.
+
+    No database work: dispatch calls this from its sending threads. Raises TransportError.
+    """
+    channel = message.channel
+    adapter = adapter_for(channel)
+    if message.error_code == LEASE_EXPIRED:
+        # Its last worker died mid-send: never call twice for one message.
+        since = message.created_at - RECONCILE_MARGIN  # any attempt came after it was made
+        found = adapter.find_sent(channel, to=message.to_address, body=message.body, since=since)
+        if found is not None:
+            return found
+    return adapter.send(
+        channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
+    )
 
 
-def retry_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: the one retry policy for transient failures."""
-    return random.uniform(0, min(300.0, 2.0**attempt))  # noqa: S311 - jitter, not secrecy
-
-
-def _consent_refusal(message: OutboundMessage) -> str:
+def consent_refusal(message: OutboundMessage) -> str:
+    """Why this message must not go to its recipient now, or "" when it may."""
     subscriber = message.subscriber
     if subscriber is None:
         return "" if message.to_address else "The recipient was erased."
@@ -158,7 +154,17 @@ def _consent_refusal(message: OutboundMessage) -> str:
     return "The subscriber is not subscribed."
 
 
-def _failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
+def status_url(channel: object) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])  # type: ignore[attr-defined]
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: the one retry policy for transient failures."""
+    return random.uniform(0, min(300.0, 2.0**attempt))  # noqa: S311 - jitter, not secrecy
+
+
+def message_failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
+    """Record a send that did not happen: failed for good, or queued again after a backoff."""
     subscriber = message.subscriber
     if error.unsubscribed and subscriber is not None and subscriber.is_subscribed:
         from outreach.services.consent import consent_record
@@ -186,6 +192,49 @@ def _failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
         not_before=timezone.now() + timedelta(seconds=delay),
     )
     return SendOutcome(status=OutboundStatus.QUEUED, retry_in=delay)
+
+
+def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None:
+    """Record many messages the provider took, in one statement; `_finish` for each, at once.
+
+    A status report that arrived before its message was recorded is applied here.
+    """
+    if not sent:
+        return
+    if connection.vendor != "postgresql":
+        for message, result in sent:
+            message.provider_message_id = result.provider_message_id
+            message.price, message.price_unit = result.price, result.price_unit
+            message.sent_at = timezone.now()
+            _finish(message, result.status)
+    else:
+        rows = ", ".join(["(%s::bigint, %s, %s, %s::numeric, %s)"] * len(sent))
+        params: list[object] = []
+        for message, result in sent:
+            params += [
+                message.pk,
+                result.status,
+                result.provider_message_id[:64],
+                result.price,
+                result.price_unit[:3],
+            ]
+        sql = f"""
+            UPDATE outreach_outboundmessage m
+            SET status = v.status, status_changed_at = now(), provider_message_id = v.sid,
+                price = v.price, price_unit = v.unit, sent_at = now(), error_code = '',
+                error_message = '', lease_expires_at = NULL,
+                to_address = CASE WHEN m.subscriber_id IS NULL THEN '' ELSE m.to_address END
+            FROM (VALUES {rows}) AS v(id, status, sid, price, unit)
+            WHERE m.id = v.id AND m.status = %s
+        """  # noqa: S608 - only placeholders are interpolated
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, OutboundStatus.SENDING])
+    from outreach.services.status import status_apply_early_reports
+
+    status_apply_early_reports(
+        channel_id=sent[0][0].channel_id,
+        provider_message_ids=[result.provider_message_id for _, result in sent],
+    )
 
 
 def _finish(

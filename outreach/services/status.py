@@ -1,8 +1,15 @@
-"""Provider status reports: each stored once, and a message's status only moves forward."""
+"""Provider status reports: each stored once, and a message's status only moves forward.
+
+On PostgreSQL one statement stores the report and moves its message, so a callback costs
+one round trip: the insert is idempotent on (channel, provider id, status), and the
+update's "only forward" condition is re-checked on the row's latest version when two
+reports for one message race. Elsewhere (the SQLite demo) the same rules run in the ORM.
+"""
 
 import logging
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outreach.channels.twilio_sms import STATUS_OF_TWILIO
@@ -23,40 +30,125 @@ RANK = {
 }
 UNKNOWN = "unknown"
 
+_RECORD_SQL = """
+    WITH message AS (
+        SELECT id FROM outreach_outboundmessage
+        WHERE channel_id = %(channel)s AND provider_message_id = %(sid)s
+        LIMIT 1
+    ), event AS (
+        INSERT INTO outreach_messagestatusevent
+            (message_id, channel_id, provider_message_id, provider_status, status, error_code,
+             received_at)
+        VALUES ((SELECT id FROM message), %(channel)s, %(sid)s, %(provider_status)s,
+                %(status)s, %(error_code)s, now())
+        ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
+        RETURNING message_id
+    ), moved AS (
+        UPDATE outreach_outboundmessage m
+        SET status = %(status)s, status_changed_at = now(),
+            error_code = CASE WHEN %(error_code)s = '' THEN m.error_code ELSE %(error_code)s END
+        FROM event
+        WHERE m.id = event.message_id AND m.status = ANY(%(moves_from)s)
+        RETURNING m.id
+    )
+    SELECT (SELECT count(*) FROM event), (SELECT message_id FROM event)
+"""
 
-@transaction.atomic
+
 def status_record(
     *, channel: Channel, provider_message_id: str, provider_status: str, error_code: str = ""
-) -> MessageStatusEvent | None:
-    """Store (message id, status) once and move the message forward if the status is ahead."""
+) -> bool:
+    """Store (message id, status) once and move the message forward if the status is ahead.
+
+    Returns False when the report was already stored (the provider retried it).
+    """
     status = STATUS_OF_TWILIO.get(provider_status.lower(), UNKNOWN)
-    message = (
-        OutboundMessage.objects.select_for_update()
-        .filter(channel=channel, provider_message_id=provider_message_id)
-        .first()
-        if provider_message_id
-        else None
-    )
-    if message is None:
+    if connection.vendor != "postgresql":
+        return _record_in_orm(channel, provider_message_id, provider_status, status, error_code)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_SQL,
+            {
+                "channel": channel.pk,
+                "sid": provider_message_id,
+                "provider_status": provider_status,
+                "status": status,
+                "error_code": error_code,
+                "moves_from": list(moves_from(status)),
+            },
+        )
+        stored, message_id = cursor.fetchone()
+    if stored and message_id is None:
         logger.info("status %r for unknown message on channel %s", provider_status, channel.pk)
-    try:
+    return bool(stored)
+
+
+def status_apply_early_reports(*, channel_id: int, provider_message_ids: list[str]) -> int:
+    """Attach reports that arrived before their message was recorded, and apply them."""
+    early = list(
+        MessageStatusEvent.objects.filter(
+            channel_id=channel_id,
+            provider_message_id__in=provider_message_ids,
+            message__isnull=True,
+        ).order_by("pk")
+    )
+    for event in early:
         with transaction.atomic():
-            event = MessageStatusEvent.objects.create(
-                message=message,
-                channel=channel,
-                provider_message_id=provider_message_id,
-                provider_status=provider_status,
-                status=status,
-                error_code=error_code,
+            message = (
+                OutboundMessage.objects.select_for_update()
+                .filter(channel_id=channel_id, provider_message_id=event.provider_message_id)
+                .first()
             )
-    except IntegrityError:
-        return None  # the provider retried a report we already have
-    if message is not None and _moves_forward(message.status, status):
-        changes = {"status": status, "status_changed_at": timezone.now()}
-        if error_code:
-            changes["error_code"] = error_code
-        OutboundMessage.objects.filter(pk=message.pk).update(**changes)
-    return event
+            if message is None:
+                continue
+            MessageStatusEvent.objects.filter(pk=event.pk).update(message=message)
+            _move(message, event.status, event.error_code)
+    return len(early)
+
+
+@cache
+def moves_from(new: str) -> frozenset[str]:
+    """The statuses a message may be in for a report of `new` to move it."""
+    return frozenset(current for current in RANK if _moves_forward(current, new))
+
+
+def _record_in_orm(
+    channel: Channel, provider_message_id: str, provider_status: str, status: str, error_code: str
+) -> bool:
+    with transaction.atomic():
+        message = (
+            OutboundMessage.objects.select_for_update()
+            .filter(channel=channel, provider_message_id=provider_message_id)
+            .first()
+            if provider_message_id
+            else None
+        )
+        if message is None:
+            logger.info("status %r for unknown message on channel %s", provider_status, channel.pk)
+        try:
+            with transaction.atomic():
+                MessageStatusEvent.objects.create(
+                    message=message,
+                    channel=channel,
+                    provider_message_id=provider_message_id,
+                    provider_status=provider_status,
+                    status=status,
+                    error_code=error_code,
+                )
+        except IntegrityError:
+            return False  # the provider retried a report we already have
+        if message is not None:
+            _move(message, status, error_code)
+    return True
+
+
+def _move(message: OutboundMessage, status: str, error_code: str) -> None:
+    if not _moves_forward(message.status, status):
+        return
+    changes: dict[str, object] = {"status": status, "status_changed_at": timezone.now()}
+    if error_code:
+        changes["error_code"] = error_code
+    OutboundMessage.objects.filter(pk=message.pk).update(**changes)
 
 
 def _moves_forward(current: str, new: str) -> bool:

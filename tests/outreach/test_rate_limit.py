@@ -25,3 +25,11 @@ def test_buckets_of_different_channels_are_apart():
         rate_limit.take(channel_id=424244, cost=1, per_second=5)
 
     assert rate_limit.take(channel_id=424245, cost=1, per_second=5) == 0.0
+
+
+def test_a_message_dearer_than_the_whole_bucket_goes_once_the_bucket_is_full():
+    assert rate_limit.take(channel_id=424246, cost=5, per_second=2) == 0.0
+
+    wait = rate_limit.take(channel_id=424246, cost=1, per_second=2)
+
+    assert 1.9 < wait <= 2.0  # the bucket was left 3 tokens in debt, plus the one asked for
