@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from outreach import rate_limit
 from outreach.models import Channel, ChannelKind, Organization, Role
+from outreach.selectors.channels import forget_webhook_channels
 from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add, organization_create
 from tests.support.twilio_api import (
@@ -125,6 +126,12 @@ def console_channel(organization: Organization) -> Channel:
     return channel_create(
         organization=organization, name="Console", kind=ChannelKind.CONSOLE, country="KE"
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_channels() -> None:
+    """Webhooks find channels afresh in each test (rows of earlier tests are gone)."""
+    forget_webhook_channels()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from outreach.addresses import provider_address
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Organization, Region
 from outreach.presets.kenya import REGION_PRESETS
+from outreach.selectors.channels import forget_webhook_channels
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -74,6 +75,8 @@ def _apply(channel: Channel, fields: dict[str, object]) -> Channel:
             channel.save()
     except IntegrityError as error:
         raise InvalidInput("A channel of that name exists already.", field="name") from error
+    # This process's webhooks see the change at once; others within webhook_channel's TTL.
+    transaction.on_commit(forget_webhook_channels)
     return channel
 
 

@@ -159,8 +159,13 @@ def status_url(channel: object) -> str:
 
 
 def retry_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: the one retry policy for transient failures."""
-    return random.uniform(0, min(300.0, 2.0**attempt))  # noqa: S311 - jitter, not secrecy
+    """Exponential backoff with equal jitter: the one retry policy for transient failures.
+
+    Half the backoff is fixed, so a retry never comes at once; half is random, so the
+    retries of a storm of errors spread out.
+    """
+    backoff = min(300.0, 2.0**attempt)
+    return backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 - jitter, not secrecy
 
 
 def message_failed(message: OutboundMessage, error: TransportError) -> SendOutcome:

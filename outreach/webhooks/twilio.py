@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from outreach.addresses import provider_address
 from outreach.models import Channel, ChannelKind
+from outreach.selectors.channels import webhook_channel
 from outreach.services.inbound import inbound_receive
 from outreach.services.status import status_record
 from outreach.webhooks.base import WebhookView
@@ -27,11 +28,7 @@ class TwilioWebhookView(WebhookView):
     provider = "twilio"
 
     def load(self, request: HttpRequest, **kwargs: object) -> Channel:
-        channel = (
-            Channel.objects.select_related("organization")
-            .filter(uuid=kwargs["channel_uuid"], kind=ChannelKind.TWILIO_SMS, is_active=True)
-            .first()
-        )
+        channel = webhook_channel(channel_uuid=kwargs["channel_uuid"], kind=ChannelKind.TWILIO_SMS)
         if channel is None:
             raise Http404("No such channel.")
         return channel
@@ -39,10 +36,13 @@ class TwilioWebhookView(WebhookView):
     def is_authentic(self, request: HttpRequest, context: object) -> bool:
         channel: Channel = context  # type: ignore[assignment]
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not channel.auth_token:
+        if not signature:
             return False
-        url = settings.PUBLIC_BASE_URL + request.get_full_path()
-        return RequestValidator(channel.auth_token).validate(url, request.POST, signature)
+        if _signed_by(channel, request, signature):
+            return True
+        # The kept channel may be a few seconds old: its token may just have been rotated.
+        fresh = webhook_channel(channel_uuid=channel.uuid, kind=channel.kind, fresh=True)
+        return fresh is not None and _signed_by(fresh, request, signature)
 
 
 class TwilioInboundView(TwilioWebhookView):
@@ -81,6 +81,13 @@ class TwilioStatusView(TwilioWebhookView):
             error_code=(form.get("ErrorCode") or "")[:16],
         )
         return HttpResponse(status=200)
+
+
+def _signed_by(channel: Channel, request: HttpRequest, signature: str) -> bool:
+    if not channel.auth_token:
+        return False
+    url = settings.PUBLIC_BASE_URL + request.get_full_path()
+    return RequestValidator(channel.auth_token).validate(url, request.POST, signature)
 
 
 def _twiml() -> HttpResponse:

@@ -148,3 +148,36 @@ def test_a_message_the_dead_worker_did_send_is_not_sent_again(twilio_channel, tw
     assert len(twilio_api.sent) == 3
     first.refresh_from_db()
     assert first.provider_message_id == twilio_api.sent[0].sid
+
+
+def test_a_slow_channel_sends_in_small_groups_and_keeps_its_rate(
+    twilio_channel, twilio_api, queued
+):
+    import time
+
+    from outreach.services.channels import channel_update
+
+    channel_update(channel=twilio_channel, messages_per_second=20)
+    queued(30)  # 20 go at once from the full bucket, 10 more take half a second
+
+    started = time.monotonic()
+    dispatch_channel(channel_id=twilio_channel.pk)
+
+    assert len(twilio_api.sent) == 30
+    assert time.monotonic() - started >= 0.4
+
+
+def test_a_message_the_provider_refuses_does_not_stop_the_batch(twilio_channel, twilio_api, queued):
+    ids = queued(3)
+    twilio_api.fail_next(1, code=21211, status=400)  # not a valid number
+
+    report = dispatch_channel(channel_id=twilio_channel.pk)
+
+    assert report.claimed == 3
+    assert len(twilio_api.sent) == 2
+    statuses = list(OutboundMessage.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert sorted(statuses) == [
+        OutboundStatus.FAILED,
+        OutboundStatus.SENDING,
+        OutboundStatus.SENDING,
+    ]

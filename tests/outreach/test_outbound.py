@@ -131,3 +131,13 @@ def test_the_console_channel_records_instead_of_sending(console_channel, caplog)
     assert outcome.status == OutboundStatus.SENT
     assert "Reply STOP to stop." in caplog.text
     assert NUMBER not in caplog.text
+
+
+def test_a_retry_waits_between_half_and_all_of_its_exponential_backoff():
+    from outreach.services.outbound import retry_delay
+
+    delays = [retry_delay(3) for _ in range(200)]
+
+    assert all(4.0 <= delay <= 8.0 for delay in delays)
+    assert len(set(delays)) > 1  # jittered
+    assert 150.0 <= retry_delay(20) <= 300.0  # capped

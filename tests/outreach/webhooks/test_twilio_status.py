@@ -111,3 +111,65 @@ def test_a_callback_for_another_channels_message_is_ignored(report, sent_message
     assert response.status_code == 200
     sent_message.refresh_from_db()
     assert sent_message.status == OutboundStatus.SENDING
+
+
+def test_a_report_that_beats_its_message_to_the_database_is_applied_when_it_is_recorded(
+    report, twilio_channel
+):
+    from outreach.channels.base import SendResult
+    from outreach.models import MessageStatusEvent as Event
+    from outreach.services.outbound import messages_record_sent
+
+    person = subscriber_for_address(channel=twilio_channel, address="+254712345679")
+    message = reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
+    OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundStatus.SENDING)
+    message.refresh_from_db()
+    early = OutboundMessage(provider_message_id="SMearly0000000000000000000000001")
+    report(early, "delivered")  # Twilio reported before our worker recorded the SID
+
+    messages_record_sent([(message, SendResult("SMearly0000000000000000000000001", "sending"))])
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+    assert Event.objects.get().message_id == message.pk
+
+
+def test_a_rotated_auth_token_is_accepted_at_once(report, twilio_channel, sent_message):
+    from outreach.models import Channel
+
+    report(sent_message, "sent")  # this process now keeps the channel with its old token
+    # Rotated by another process: this one was not told.
+    Channel.objects.filter(pk=twilio_channel.pk).update(auth_token="rotated-token")
+    form = {"MessageSid": sent_message.provider_message_id, "MessageStatus": "delivered"}
+
+    assert _signed_post(twilio_channel, form, token="rotated-token").status_code == 200
+    assert _signed_post(twilio_channel, form, token="forged").status_code == 403
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.DELIVERED
+
+
+def test_a_deactivated_channel_stops_answering(
+    report, twilio_channel, sent_message, django_capture_on_commit_callbacks
+):
+    from outreach.services.channels import channel_update
+
+    report(sent_message, "sent")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_update(channel=twilio_channel, is_active=False)
+
+    assert report(sent_message, "delivered").status_code == 404
+    sent_message.refresh_from_db()
+    assert sent_message.status == OutboundStatus.SENT
+
+
+def _signed_post(channel, form, *, token):
+    from django.conf import settings
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.support.twilio_api import twilio_signature
+
+    path = reverse("twilio-status", args=[channel.uuid])
+    signature = twilio_signature(token, settings.PUBLIC_BASE_URL + path, form)
+    return Client().post(path, form, HTTP_X_TWILIO_SIGNATURE=signature)
