@@ -7,10 +7,13 @@ import contextlib
 import http.client
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,7 +82,7 @@ def manage(*args: str, env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 1) -> Iterator[str]:
     """A gunicorn server on a free loopback port; yields its base URL."""
     port = _free_port()
     server = subprocess.Popen(
@@ -92,6 +95,8 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--log-level",
             "warning",
         ],
@@ -170,6 +175,91 @@ def load(
         p50_ms=quantiles[49] * 1000,
         p99_ms=quantiles[98] * 1000,
     )
+
+
+# One request a line: the body, then "Header: value" fields, tab-separated. A data file, not
+# Lua source: LuaJIT cannot compile tens of thousands of table constants in one chunk.
+WRK_REQUESTS = """
+local requests = {}
+for line in io.lines("%(data)s") do
+  local fields = {}
+  for field in line:gmatch("[^\t]+") do fields[#fields + 1] = field end
+  local headers = {}
+  for i = 2, #fields do
+    local name, value = fields[i]:match("^(.-): (.*)$")
+    headers[name] = value
+  end
+  requests[#requests + 1] = {fields[1], headers}
+end
+local counter = 0
+function setup(thread)
+  thread:set("offset", math.floor(#requests / %(threads)d) * (thread_count or 0))
+  thread_count = (thread_count or 0) + 1
+end
+function init(args) counter = offset or 0 end
+function request()
+  counter = counter + 1
+  local r = requests[(counter %% #requests) + 1]
+  return wrk.format("POST", nil, r[2], r[1])
+end
+"""
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk_load(
+    name: str,
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 8,
+    threads: int = 2,
+    requests: list[tuple[bytes, dict[str, str]]] | None = None,
+) -> LoadResult:
+    """Load from wrk (C, keep-alive aware): it leaves the cores to the server.
+
+    `requests` are POST bodies with their headers, spread across wrk's threads so each
+    sends different ones; without them wrk sends GETs.
+    """
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    with tempfile.TemporaryDirectory() as folder:
+        script, data = Path(folder) / "load.lua", Path(folder) / "requests.tsv"
+        if requests:
+            data.write_text("".join(_tsv_request(body, headers) for body, headers in requests))
+            script.write_text(WRK_REQUESTS % {"data": data, "threads": threads})
+        else:
+            script.write_text("-- GET only\n")
+        command += ["-s", str(script), url]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+    if "error" in result.stderr.lower():
+        raise RuntimeError(f"wrk: {result.stderr[-500:]}")
+    output = result.stdout
+    done = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return LoadResult(
+        name=name,
+        requests=done,
+        seconds=float(re.search(r"requests in ([\d.]+)(m?s)", output).group(1))
+        * (0.001 if re.search(r"requests in [\d.]+ms", output) else 1),
+        errors=errors,
+        p50_ms=_wrk_latency_ms(output, "50%"),
+        p99_ms=_wrk_latency_ms(output, "99%"),
+    )
+
+
+def _tsv_request(body: bytes, headers: dict[str, str]) -> str:
+    fields = [body.decode(), *(f"{name}: {value}" for name, value in headers.items())]
+    if any("\t" in field or "\n" in field for field in fields):
+        raise ValueError("wrk requests are tab-separated lines: no tabs or newlines inside")
+    return "\t".join(fields) + "\n"
+
+
+def _wrk_latency_ms(output: str, quantile: str) -> float:
+    value, unit = re.search(rf"{quantile}\s+([\d.]+)(us|ms|s)", output).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def save(benchmark: str, figures: dict) -> None:

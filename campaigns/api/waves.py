@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
 from campaigns.models import Campaign, Wave, WaveComment, WaveTransition
-from campaigns.selectors.waves import wave_audience, wave_price
+from campaigns.selectors.waves import longest_region_name, wave_audience, wave_price
 from campaigns.services import waves as services
 from campaigns.services.test_sends import wave_test_send
 from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
@@ -134,7 +134,7 @@ class WaveSerializer(serializers.ModelSerializer):
 
     def get_variants(self, wave: Wave) -> list[dict[str, Any]]:
         price, currency = wave_price(wave)
-        longest_region = services._longest_region(wave.campaign)
+        longest_region = longest_region_name(wave.organization_id)
         result = []
         for variant in wave.variants.all():
             stats = variant_stats(

@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from campaigns.models import Wave
 from campaigns.selectors.segments import segment_members
-from outreach.models import ChannelPrice, OutboundKind, OutboundMessage
+from outreach.models import ChannelPrice, OutboundKind, OutboundMessage, Region
 
 FATIGUE_WINDOW = timedelta(days=7)
 
@@ -23,32 +23,52 @@ def wave_price(wave: Wave) -> tuple[Decimal | None, str | None]:
     return (price.price_per_segment, price.currency) if price else (None, None)
 
 
-def fatigued_subscriber_ids(
-    organization_id: int, cap: int | None, now: datetime | None = None
-) -> set[int]:
-    """Subscribers who already got `cap` campaign messages in the last 7 days."""
+def fatigued_subscribers(
+    organization_id: int,
+    cap: int | None,
+    *,
+    excluding_wave_id: int | None = None,
+    subscribers_between: tuple[int, int] | None = None,
+    now: datetime | None = None,
+) -> QuerySet | None:
+    """Ids (a subquery) of subscribers who got `cap` wave messages in 7 days; None: no cap.
+
+    `excluding_wave_id` leaves out a wave's own messages (a fan-out running again);
+    `subscribers_between` limits the count to an id range (a fan-out chunk), so a chunked
+    fan-out reads each recent message once instead of once per chunk.
+    """
     if not cap:
-        return set()
+        return None
     since = (now or timezone.now()) - FATIGUE_WINDOW
-    rows = (
-        OutboundMessage.objects.filter(
-            organization_id=organization_id,
-            kind=OutboundKind.WAVE,
-            created_at__gte=since,
-            subscriber__isnull=False,
-        )
-        .values("subscriber_id")
+    recent = OutboundMessage.objects.filter(
+        organization_id=organization_id,
+        kind=OutboundKind.WAVE,
+        created_at__gte=since,
+        subscriber__isnull=False,
+    )
+    if excluding_wave_id is not None:
+        recent = recent.exclude(wave_id=excluding_wave_id)
+    if subscribers_between is not None:
+        low, high = subscribers_between
+        recent = recent.filter(subscriber_id__gte=low, subscriber_id__lte=high)
+    return (
+        recent.values("subscriber_id")
         .annotate(n=Count("id"))
         .filter(n__gte=cap)
-        .values_list("subscriber_id", flat=True)
+        .values("subscriber_id")
     )
-    return set(rows)
+
+
+def longest_region_name(organization_id: int) -> str:
+    """The longest region name, which `{region}` is counted as when a message is measured."""
+    names = Region.objects.filter(organization_id=organization_id).values_list("name", flat=True)
+    return max(names, key=len, default="")
 
 
 def wave_audience(wave: Wave) -> dict[str, Any]:
     """The preview a reviewer sees: counts by language (with fallbacks), region, capped, cost."""
     from campaigns.composition import variant_stats
-    from campaigns.services.waves import MAX_SEGMENTS, _longest_region
+    from campaigns.services.waves import MAX_SEGMENTS
 
     if wave.segment is None:
         return {"count": 0, "by_language": {}, "by_region": {}, "fatigue_capped": 0}
@@ -56,9 +76,9 @@ def wave_audience(wave: Wave) -> dict[str, Any]:
     members = segment_members(wave.segment)
     if wave.channels.exists():
         members = members.filter(channel__in=wave.channels.all())
-    capped_ids = fatigued_subscriber_ids(wave.organization_id, campaign.fatigue_cap_per_week)
-    capped = members.filter(pk__in=capped_ids).count() if capped_ids else 0
-    reachable = members.exclude(pk__in=capped_ids) if capped_ids else members
+    capped_ids = fatigued_subscribers(wave.organization_id, campaign.fatigue_cap_per_week)
+    capped = members.filter(pk__in=capped_ids).count() if capped_ids is not None else 0
+    reachable = members.exclude(pk__in=capped_ids) if capped_ids is not None else members
     variants = {v.language: v for v in wave.variants.all()}
     by_language: dict[str, dict[str, int]] = {}
     for language, count in _counts(reachable, "language").items():
@@ -72,7 +92,7 @@ def wave_audience(wave: Wave) -> dict[str, Any]:
     }
     price, currency = wave_price(wave)
     total_cost = Decimal(0) if price is not None else None
-    longest_region = _longest_region(campaign)
+    longest_region = longest_region_name(campaign.organization_id)
     segments = 0
     for language, entry in by_language.items():
         variant = variants.get(language)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from campaigns.composition import variant_stats
 from campaigns.models import Wave, WavePriority, WaveStatus
 from campaigns.selectors.segments import segment_members
-from campaigns.selectors.waves import FATIGUE_WINDOW
+from campaigns.selectors.waves import fatigued_subscribers, longest_region_name
 from campaigns.services.test_sends import render
 from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
 
@@ -46,18 +46,28 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
     if wave.status != WaveStatus.SENDING or wave.segment is None:
         return {}
     members = segment_members(wave.segment).filter(channel__in=wave.channels.all())
-    capped = _fatigued(wave)
+    cap = wave.campaign.fatigue_cap_per_week
+    capped = fatigued_subscribers(wave.organization_id, cap, excluding_wave_id=wave.pk)
     targeted = members.count()
     capped_count = members.filter(pk__in=capped).count() if capped is not None else 0
-    if capped is not None:
-        members = members.exclude(pk__in=capped)
     variants = _variants(wave)
     bounds = members.order_by().aggregate(low=Min("pk"), high=Max("pk"))
     low, high = bounds["low"] or 0, bounds["high"] or -1
     write = _insert_select if connection.vendor == "postgresql" else _insert_python
     for start in range(low - 1, high, CHUNK):
+        chunk = members.filter(pk__gt=start, pk__lte=start + CHUNK)
+        if capped is not None:
+            # The cap counted for this chunk's subscribers only: one pass over recent messages.
+            chunk = chunk.exclude(
+                pk__in=fatigued_subscribers(
+                    wave.organization_id,
+                    cap,
+                    excluding_wave_id=wave.pk,
+                    subscribers_between=(start + 1, start + CHUNK),
+                )
+            )
         with transaction.atomic():
-            write(wave, members.filter(pk__gt=start, pk__lte=start + CHUNK), variants)
+            write(wave, chunk, variants)
     queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
     audience = {"targeted": targeted, "fatigue_capped": capped_count, "queued": queued}
     with transaction.atomic():
@@ -77,9 +87,7 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
 
 def _variants(wave: Wave) -> dict[str, _Variant]:
     campaign = wave.campaign
-    from campaigns.services.waves import _longest_region
-
-    longest = _longest_region(campaign)
+    longest = longest_region_name(campaign.organization_id)
     result = {}
     for variant in wave.variants.all():
         body = render(variant.body, campaign_name=campaign.name, region="{region}")
@@ -94,26 +102,6 @@ def _variants(wave: Wave) -> dict[str, _Variant]:
         )
         result[variant.language] = _Variant(variant.language, body, footer, stats.segments)
     return result
-
-
-def _fatigued(wave: Wave) -> QuerySet | None:
-    cap = wave.campaign.fatigue_cap_per_week
-    if not cap:
-        return None
-    since = timezone.now() - FATIGUE_WINDOW
-    return (
-        OutboundMessage.objects.filter(
-            organization_id=wave.organization_id,
-            kind=OutboundKind.WAVE,
-            created_at__gte=since,
-            subscriber__isnull=False,
-        )
-        .exclude(wave_id=wave.pk)
-        .values("subscriber_id")
-        .annotate(n=Count("id"))
-        .filter(n__gte=cap)
-        .values("subscriber_id")
-    )
 
 
 def _campaign_wave_ids(wave: Wave) -> list[int]:

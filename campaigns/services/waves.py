@@ -24,6 +24,7 @@ from campaigns.models import (
     WaveStatus,
     WaveTransition,
 )
+from campaigns.selectors.waves import longest_region_name
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
@@ -381,7 +382,7 @@ def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
             body,
             declared_language=language,
             campaign_name=campaign.name,
-            longest_region=_longest_region(campaign),
+            longest_region=longest_region_name(campaign.organization_id),
             price_per_segment=None,
             currency=None,
             max_segments=MAX_SEGMENTS,
@@ -458,15 +459,6 @@ def _windows(campaign: Campaign) -> list[timing.BlackoutWindow]:
         timing.BlackoutWindow(start=window.starts_at, end=window.ends_at)
         for window in campaign.blackouts.all()
     ]
-
-
-def _longest_region(campaign: Campaign) -> str:
-    from outreach.models import Region
-
-    names = list(
-        Region.objects.filter(organization=campaign.organization).values_list("name", flat=True)
-    )
-    return max(names, key=len, default="")
 
 
 def _own_segment(segment: Any, campaign: Campaign) -> Segment | None:

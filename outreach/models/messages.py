@@ -112,7 +112,18 @@ class OutboundMessage(OrganizationOwned):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["channel", "provider_message_id"]),
-            models.Index(fields=["status", "kind"]),
+            # Small partial indexes, not one on status: a million queued wave messages and
+            # every status change would write to it. These hold only what the sweeper seeks.
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="sending", provider_message_id=""),
+                name="outbound_unrecorded_leases",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued", kind="reply"),
+                name="outbound_queued_replies",
+            ),
             models.Index(
                 fields=["channel", "priority", "id"],
                 condition=models.Q(status="queued"),
@@ -138,7 +149,12 @@ class MessageStatusEvent(models.Model):
     message = models.ForeignKey(
         OutboundMessage, null=True, on_delete=models.CASCADE, related_name="status_events"
     )
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the unique (channel, provider id, status) index leads with it
+    )
     provider_message_id = models.CharField(max_length=64)
     provider_status = models.CharField(max_length=32)
     status = models.CharField(max_length=12)

@@ -101,6 +101,32 @@ def test_the_fatigue_cap_skips_and_counts_the_capped(sending_wave, console_chann
     assert not OutboundMessage.objects.filter(wave_id=sending_wave.pk, subscriber=tired).exists()
 
 
+def test_the_fatigue_cap_holds_across_chunks(sending_wave, console_channel, monkeypatch):
+    from campaigns.services import fanout
+
+    monkeypatch.setattr(fanout, "CHUNK", 1)  # every subscriber in a chunk of their own
+    sending_wave.campaign.fatigue_cap_per_week = 1
+    sending_wave.campaign.save()
+    tired = list(Subscriber.objects.order_by("pk")[1:3])
+    for person in tired:
+        OutboundMessage.objects.create(
+            organization_id=person.organization_id,
+            channel=console_channel,
+            subscriber=person,
+            kind=OutboundKind.WAVE,
+            body="earlier",
+            wave_id=999_999,
+        )
+
+    audience = fanout_wave(wave_id=sending_wave.pk)
+
+    reached = set(
+        OutboundMessage.objects.filter(wave_id=sending_wave.pk).values_list("subscriber", flat=True)
+    )
+    assert audience == {"targeted": 4, "fatigue_capped": 2, "queued": 2}
+    assert reached.isdisjoint({person.pk for person in tired})
+
+
 def test_the_opt_out_footer_comes_on_the_first_message_and_every_nth(sending_wave):
     fanout_wave(wave_id=sending_wave.pk)
     first = OutboundMessage.objects.filter(wave_id=sending_wave.pk).first()
