@@ -7,3 +7,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns import signals  # noqa: F401 - connects the receivers
+        from campaigns.services.polls import poll_reply_handler
+        from outreach.services.inbound import register_reply_handler
+
+        register_reply_handler(poll_reply_handler)  # answers to a wave's poll

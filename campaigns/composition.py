@@ -1,6 +1,6 @@
 """What a wave's message costs and says, per language variant, before it is approved.
 
-Pure functions on text; no models, no database. A variant is a template with placeholders:
+Pure functions on text; no database. A variant is a template with placeholders:
 {region}, {campaign} and {link:URL}; literal braces are doubled, "{{" and "}}", as in str.format.
 Lengths, segments and costs are computed on a worst-case rendering (the longest region name, a
 tracked short link), so the segment count shown is the one subscribers will really cost.
@@ -15,16 +15,16 @@ from urllib.parse import urlsplit
 from langdetect import detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
+from campaigns.links import short_link_length, short_link_prefix
+
 # Importing outreach.language seeds langdetect's factory, so the same text gets the same answer.
 from outreach.language import CONFIDENCE_THRESHOLD, MIN_LETTERS, MIN_WORDS
 from outreach.sms_encoding import sms_length
 
 PLACEHOLDERS = ("region", "campaign", "link")
 
-# Links are sent as tracked short links on our own domain, e.g. https://amani.ke/l/a1B2 (23
-# characters; a 4-character code covers 62**4, about 14.7 million links).
-LINK_LENGTH = 23
-LINK_PREFIX = "https://amani.ke/l/"
+# Links are sent as tracked short links on our own domain, e.g. https://amani.ke/l/a1B2c3D,
+# all of one length: short_link_length() (campaigns.links).
 
 LANGUAGE_NAMES_EN = {
     "en": "English",
@@ -108,12 +108,13 @@ def validate_placeholders(text: str) -> None:
 
 
 def render_for_length(text: str, *, campaign_name: str, longest_region: str) -> str:
-    """The template at its longest: real names, a LINK_LENGTH short link, literal braces.
+    """The template at its longest: real names, a short link of our own, literal braces.
 
     Raises PlaceholderError when the template is not valid.
     """
     validate_placeholders(text)
-    link = LINK_PREFIX + "x" * (LINK_LENGTH - len(LINK_PREFIX))
+    prefix = short_link_prefix()
+    link = prefix + "x" * (short_link_length() - len(prefix))
     values = {"region": longest_region, "campaign": campaign_name, "link": link}
     return "".join(
         values[piece.name] if isinstance(piece, Placeholder) else piece for piece in _parse(text)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from outreach.models import Channel, OrganizationOwned, Region
+from outreach.models import Channel, InboundMessage, OrganizationOwned, Region, Subscriber
 from outreach.validators import (
     validate_country_code,
     validate_language_code,
@@ -93,6 +93,12 @@ class Campaign(OrganizationOwned):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    funders = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_campaigns",
+        help_text="Members with the funder role who may read this campaign's reports.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -181,6 +187,7 @@ class Wave(OrganizationOwned):
     blackout_approved_at = models.DateTimeField(null=True, blank=True)
     blackout_approval_reason = models.CharField(max_length=300, blank=True)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
+    rolled_up_at = models.DateTimeField(null=True, blank=True)  # its report cells' freshness
     audience = models.JSONField(
         default=dict, blank=True, help_text="At fan-out: targeted, queued, skipped by reason."
     )
@@ -247,3 +254,161 @@ class WaveComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment on {self.wave} by {self.author}"
+
+
+class TrackedLink(OrganizationOwned):
+    """A wave's link in one language variant, sent as a short link on our own domain.
+
+    One per (wave, language, url), however many subscribers get it: a click says which wave
+    and which language, never who.
+    """
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="links")
+    language = models.CharField(max_length=3)
+    url = models.URLField(max_length=2000)
+    code = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "language", "url"], name="one_tracked_link_per_variant_url"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/l/{self.code} → {self.url}"
+
+
+class LinkClickDay(models.Model):
+    """How many times a tracked link was followed on one day, in the campaign's time zone.
+
+    Deliberately only a count: no user, IP address, user agent or subscriber is stored.
+    """
+
+    link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="click_days")
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day"], name="one_click_count_per_link_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link.code} on {self.day}: {self.clicks}"
+
+
+class Poll(models.Model):
+    """A question a wave asks; subscribers answer by replying (see campaigns.services.polls)."""
+
+    wave = models.OneToOneField(Wave, on_delete=models.CASCADE, related_name="poll")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Poll of {self.wave}"
+
+
+class PollOption(models.Model):
+    """Option N of a poll: its name per language, and extra words that choose it."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    number = models.PositiveSmallIntegerField()
+    names = models.JSONField(default=dict, help_text='{"en": "Pledge a peaceful vote", …}')
+    labels = models.JSONField(default=list, blank=True, help_text="Words that choose it.")
+
+    class Meta:
+        ordering = ["poll", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "number"], name="one_option_number_per_poll"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {next(iter(self.names.values()), '')}"
+
+
+class PollAnswer(OrganizationOwned):
+    """One answer; a subscriber's last answer to a poll is the current one, the rest history.
+
+    An erased subscriber's answers stay, anonymous, so the poll's counts do not change.
+    """
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="answers")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    option_number = models.PositiveSmallIntegerField()
+    language = models.CharField(max_length=3, blank=True)
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField()
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["answered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll", "subscriber"],
+                condition=models.Q(is_current=True, subscriber__isnull=False),
+                name="one_current_answer_per_subscriber",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll}: {self.option_number}"
+
+
+class WaveRollup(models.Model):
+    """Report figures of one cell: (wave, day, language, region, age band, gender, channel).
+
+    Recomputed whole from the message and event tables (campaigns.services.rollups), so
+    sums of cells always equal counts of rows. A cell may come in several rows (messages,
+    replies, clicks); reports only ever sum them.
+    """
+
+    organization_id = models.BigIntegerField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(null=True)
+    language = models.CharField(max_length=3, blank=True)
+    region_id = models.BigIntegerField(null=True)
+    age_band = models.CharField(max_length=8, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    channel_id = models.BigIntegerField(null=True)
+    targeted = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    undelivered = models.PositiveIntegerField(default=0)
+    canceled = models.PositiveIntegerField(default=0)
+    segments = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=5, null=True)
+    currency = models.CharField(max_length=3, blank=True)
+    replies = models.PositiveIntegerField(default=0)
+    opt_outs = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    poll_answers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["wave", "day"], name="rollup_by_wave"),
+            models.Index(fields=["campaign", "day"], name="rollup_by_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id} on {self.day}: {self.targeted} targeted"
+
+
+class WaveErrorRollup(models.Model):
+    """How many of a wave's messages failed or went undelivered, by provider error code."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=16, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id}: {self.messages} {self.status} ({self.error_code or 'none'})"

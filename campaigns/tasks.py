@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from campaigns.services.fanout import fanout_wave
+from campaigns.services.rollups import waves_rollup_due
 from campaigns.services.waves import dispatch_wave_channels, waves_tick
 
 
@@ -19,3 +20,9 @@ def fanout(wave_id: int) -> dict[str, int]:
     if audience:
         dispatch_wave_channels(wave_id)
     return audience
+
+
+@shared_task(name="campaigns.tasks.rollup")
+def rollup() -> list[int]:
+    """Idempotent: each wave's report cells are recomputed whole from the source tables."""
+    return waves_rollup_due()

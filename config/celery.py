@@ -35,6 +35,11 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    "report-rollups": {
+        "task": "campaigns.tasks.rollup",
+        "schedule": 30.0,  # reports are never more than a minute behind
+        "options": {"expires": 25},
+    },
     "record-beat-heartbeat": {
         "task": "outreach.tasks.record_heartbeat",
         "schedule": crontab(),  # every minute

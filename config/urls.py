@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from campaigns.views import short_link
 from outreach import health
 
 handler400 = "outreach.api.errors.bad_request"
@@ -17,6 +18,7 @@ admin.site.index_title = "Organizations, audiences and campaigns"
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
+    path("l/<str:code>", short_link, name="short-link"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.models import BlackoutWindow, Campaign
-from campaigns.services.campaigns import PRESETS, campaign_create, campaign_update
+from campaigns.services.campaigns import PRESETS, campaign_create, campaign_share, campaign_update
 from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
@@ -50,6 +51,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "sensitive_terms",
             "fatigue_cap_per_week",
             "opt_out_footer_every",
+            "funders",
             "created_at",
             "updated_at",
         ]
@@ -85,6 +87,14 @@ class CampaignInputSerializer(StrictInputSerializer):
     opt_out_footer_every = serializers.IntegerField(min_value=0, max_value=100, required=False)
 
 
+class FundersInputSerializer(StrictInputSerializer):
+    funders = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=100,
+        help_text="User ids of the members with the funder role who may read the reports.",
+    )
+
+
 @extend_schema(parameters=[ORGANIZATION_PARAMETER])
 class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
     """Campaigns around an election: time zone, quiet hours, blackout windows, caps."""
@@ -112,4 +122,14 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organiza
             changes.pop("preset")
         campaign = campaign_update(campaign=self.get_object(), by=request.user, **changes)
         campaign.refresh_from_db()
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=FundersInputSerializer, responses=CampaignSerializer)
+    @action(detail=True, methods=["put"])
+    def funders(self, request: Request, pk: str) -> Response:
+        """Share the campaign's reports with these funders (replacing the list)."""
+        payload = FundersInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        campaign = self.get_object()
+        campaign_share(campaign=campaign, funder_ids=payload.validated_data["funders"])
         return Response(CampaignSerializer(campaign).data)

@@ -1,10 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import campaigns, views, waves
+from campaigns.api import campaigns, reports, views, waves
 
 router = SimpleRouter()
 router.register("segments", views.SegmentViewSet, basename="segment")
 router.register("campaigns", campaigns.CampaignViewSet, basename="campaign")
 router.register("waves", waves.WaveViewSet, basename="wave")
+router.register("reports/campaigns", reports.CampaignReportViewSet, basename="campaign-report")
 
 urlpatterns = [*router.urls]

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from campaigns.models import BlackoutWindow, Campaign
 from outreach.errors import InvalidInput
-from outreach.models import Organization, Region, User
+from outreach.models import Membership, Organization, Region, Role, User
 
 CAMPAIGN_FIELDS = (
     "name",
@@ -178,3 +178,20 @@ def _reason(changes: dict[str, Any], blackouts: list | None) -> str:
     if blackouts is not None:
         changed.append("blackouts")
     return "campaign changed: " + ", ".join(changed)
+
+
+@transaction.atomic
+def campaign_share(*, campaign: Campaign, funder_ids: list[int]) -> list[int]:
+    """Share the campaign's reports with exactly these funders of its organization."""
+    funders = set(
+        Membership.objects.filter(
+            organization_id=campaign.organization_id, role=Role.FUNDER, user_id__in=funder_ids
+        ).values_list("user_id", flat=True)
+    )
+    for index, user_id in enumerate(funder_ids):
+        if user_id not in funders:
+            raise InvalidInput(
+                "Not a member of this organization with the funder role.", field=f"funders.{index}"
+            )
+    campaign.funders.set(sorted(funders))
+    return sorted(funders)

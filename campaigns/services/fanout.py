@@ -4,7 +4,8 @@ Set-based and chunked by subscriber id, so memory stays flat at a million subscr
 on PostgreSQL each chunk is one INSERT … SELECT; elsewhere (the SQLite demo) rows are
 built in Python. The unique (wave, subscriber, channel) constraint makes a re-run a
 no-op. Each subscriber gets the variant in their language, or the campaign default;
-`{region}` and `{campaign}` are filled in, the opt-out footer is added on a
+`{region}` and `{campaign}` are filled in, each `{link:URL}` becomes a tracked short link
+(one per wave, language and URL; see campaigns.links), the opt-out footer is added on a
 subscriber's first message of the campaign and every Nth; the fatigue cap skips
 those who had enough this week, counted as capped.
 """
@@ -16,6 +17,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from campaigns.composition import variant_stats
+from campaigns.links import short_link_for
 from campaigns.models import Wave, WavePriority, WaveStatus
 from campaigns.selectors.segments import segment_members
 from campaigns.selectors.waves import fatigued_subscribers, longest_region_name
@@ -90,7 +92,14 @@ def _variants(wave: Wave) -> dict[str, _Variant]:
     longest = longest_region_name(campaign.organization_id)
     result = {}
     for variant in wave.variants.all():
-        body = render(variant.body, campaign_name=campaign.name, region="{region}")
+        body = render(
+            variant.body,
+            campaign_name=campaign.name,
+            region="{region}",
+            link=lambda url, language=variant.language: short_link_for(
+                wave=wave, language=language, url=url
+            ),
+        )
         footer = OPT_OUT_FOOTERS.get(variant.language, OPT_OUT_FOOTERS["en"])
         stats = variant_stats(
             f"{variant.body} {footer}",

@@ -1,17 +1,16 @@
 """Test sends: a wave's text to staff numbers, marked as a test and left out of reports."""
 
-import re
+from collections.abc import Callable
 
 from django.db import transaction
 
+from campaigns.links import render_links, short_link_for
 from campaigns.models import Wave
 from outreach.addresses import normalize_phone_number
 from outreach.errors import InvalidInput
 from outreach.models import Channel, OutboundKind, OutboundMessage, User
 from outreach.services.outbound import message_enqueue
 from outreach.sms_encoding import sms_length
-
-_LINK = re.compile(r"\{link:([^{}]+)\}")
 
 
 @transaction.atomic
@@ -30,7 +29,12 @@ def wave_test_send(
     if variant is None:
         raise InvalidInput(f"The wave has no {language} variant.", field="language")
     sender = _channel(wave, channel)
-    body = "[TEST] " + render(variant.body, campaign_name=campaign.name, region="Nairobi")
+    body = "[TEST] " + render(
+        variant.body,
+        campaign_name=campaign.name,
+        region="Nairobi",
+        link=lambda url: short_link_for(wave=wave, language=language, url=url),
+    )
     queued = 0
     for index, raw in enumerate(numbers):
         number = normalize_phone_number(raw, region=sender.country, field=f"numbers.{index}")
@@ -48,9 +52,9 @@ def wave_test_send(
     return queued
 
 
-def render(text: str, *, campaign_name: str, region: str) -> str:
-    """Fill the placeholders the way a subscriber will see them (links untracked for now)."""
-    text = _LINK.sub(lambda match: match.group(1), text)
+def render(text: str, *, campaign_name: str, region: str, link: Callable[[str], str]) -> str:
+    """Fill the placeholders the way a subscriber will see them; `link(URL)` is the short link."""
+    text = render_links(text, link)
     text = text.replace("{campaign}", campaign_name).replace("{region}", region)
     return text.replace("{{", "{").replace("}}", "}")
 

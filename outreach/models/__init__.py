@@ -1,6 +1,7 @@
 from .channels import Channel, ChannelKind, ChannelPrice
 from .health import ServiceHeartbeat
 from .messages import (
+    ATTRIBUTED_INTENTS,
     InboundIntent,
     InboundMessage,
     Keyword,
@@ -27,6 +28,7 @@ from .subscribers import (
 from .users import User
 
 __all__ = [
+    "ATTRIBUTED_INTENTS",
     "AgeBand",
     "AnonymousTally",
     "Channel",

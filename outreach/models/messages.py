@@ -13,7 +13,14 @@ class InboundIntent(models.TextChoices):
     LANGUAGE = "language", "Language change"
     ONBOARDING = "onboarding", "Onboarding answer"
     FREE_REPLY = "free_reply", "Free reply"
+    POLL_ANSWER = "poll_answer", "Poll answer"
     IGNORED = "ignored", "Ignored (unsubscribed)"
+
+
+# What a subscriber sends in answer to a wave: counted for the wave that last reached them.
+ATTRIBUTED_INTENTS = frozenset(
+    {InboundIntent.FREE_REPLY, InboundIntent.POLL_ANSWER, InboundIntent.STOP}
+)
 
 
 class InboundMessage(OrganizationOwned):
@@ -30,9 +37,19 @@ class InboundMessage(OrganizationOwned):
     handled_at = models.DateTimeField(null=True, blank=True)
     intent = models.CharField(max_length=12, choices=InboundIntent.choices, blank=True)
     detected_language = models.CharField(max_length=3, blank=True)
+    # The campaigns.Wave this reply or opt-out answers (the last to reach the sender within
+    # the organization's attribution window), as a plain id like OutboundMessage.wave_id.
+    wave_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["wave_id", "intent"],
+                condition=models.Q(wave_id__isnull=False),
+                name="inbound_attributed_to_wave",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "provider_message_id"], name="inbound_once_per_provider_id"

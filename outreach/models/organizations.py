@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from outreach.validators import (
@@ -57,10 +57,25 @@ class Organization(models.Model):
         validators=[MinValueValidator(13)],
         help_text="Younger sign-ups are refused kindly and deleted (Kenya: guardian consent <18).",
     )
+    report_min_cell_size = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(5)],
+        help_text="k: report cells describing fewer people are hidden (never below 5).",
+    )
+    reply_attribution_hours = models.PositiveSmallIntegerField(
+        default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+        help_text="Replies and opt-outs this soon after a wave message count for that wave.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(report_min_cell_size__gte=5), name="report_k_at_least_5"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

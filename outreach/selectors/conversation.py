@@ -1,10 +1,11 @@
 """What the inbound router needs to read about an organization."""
 
 import logging
+from datetime import datetime, timedelta
 
 from outreach.keywords import Intent, Keyword, KeywordSet
 from outreach.models import Keyword as KeywordRow
-from outreach.models import Organization, Region, SystemReply
+from outreach.models import Organization, OutboundKind, OutboundMessage, Region, SystemReply
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +34,19 @@ def reply_overrides_for(organization: Organization) -> dict[tuple[str, str], str
 
 def regions_for(organization: Organization) -> list[Region]:
     return list(Region.objects.filter(organization=organization).order_by("name"))
+
+
+def wave_last_reaching(subscriber_id: int, *, at: datetime, within_hours: int) -> int | None:
+    """The wave whose message last reached the subscriber in the `within_hours` before `at`."""
+    return (
+        OutboundMessage.objects.filter(
+            subscriber_id=subscriber_id,
+            kind=OutboundKind.WAVE,
+            wave_id__isnull=False,
+            sent_at__gte=at - timedelta(hours=within_hours),
+            sent_at__lte=at,
+        )
+        .order_by("-sent_at")
+        .values_list("wave_id", flat=True)
+        .first()
+    )

@@ -1,10 +1,15 @@
 """Inbound messages: stored once as they arrive, then routed — STOP first, always.
 
 Order of routing: STOP (any state) → an unsubscribed person gets nothing but JOIN/START →
-JOIN/START, HELP, language change → onboarding answers → free reply.
+JOIN/START, HELP, language change → onboarding answers → answers to a wave (polls, which
+the campaigns app registers with `register_reply_handler`) → free reply.
+
+Free replies, wave answers and opt-outs are attributed to the wave whose message last
+reached the sender within the organization's attribution window (72 hours by default).
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +19,7 @@ from django.utils import timezone
 from outreach.keywords import Intent, KeywordMatch, match_keyword
 from outreach.language import detect_language
 from outreach.models import (
+    ATTRIBUTED_INTENTS,
     AnonymousTally,
     Channel,
     ConsentKind,
@@ -31,7 +37,12 @@ from outreach.models import (
 from outreach.onboarding import is_skip, parse_age, parse_region, region_menu
 from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.replies import CONSENT_TEXT_VERSION, reply_text
-from outreach.selectors.conversation import keyword_set_for, regions_for, reply_overrides_for
+from outreach.selectors.conversation import (
+    keyword_set_for,
+    regions_for,
+    reply_overrides_for,
+    wave_last_reaching,
+)
 from outreach.services.consent import consent_record
 from outreach.services.outbound import reply_queue
 from outreach.services.subscribers import subscriber_erase, subscriber_for_address
@@ -39,6 +50,27 @@ from outreach.services.subscribers import subscriber_erase, subscriber_for_addre
 logger = logging.getLogger(__name__)
 
 NOT_UNDERSTOOD_AT_MOST_EVERY = timedelta(hours=1)  # never loop with an auto-responder
+
+
+@dataclass(frozen=True)
+class HandledReply:
+    """A reply handler's answer: the intent to record and the reply to send back."""
+
+    intent: str
+    reply_key: str
+    body: str
+    language: str
+
+
+# (subscriber, inbound, attributed wave id) → HandledReply, or None when not theirs.
+ReplyHandler = Callable[[Subscriber, InboundMessage, int | None], HandledReply | None]
+_reply_handlers: list[ReplyHandler] = []
+
+
+def register_reply_handler(handler: ReplyHandler) -> None:
+    """Let another app answer free text first (campaigns: poll answers). Idempotent."""
+    if handler not in _reply_handlers:
+        _reply_handlers.append(handler)
 
 
 def inbound_receive(
@@ -83,11 +115,22 @@ def inbound_handle(*, inbound_id: int) -> str:
     subscriber = subscriber_for_address(channel=channel, address=inbound.from_address)
     # One conversation step at a time per person, whatever the number of workers.
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    wave_id = wave_last_reaching(
+        subscriber.pk,
+        at=inbound.received_at,
+        within_hours=channel.organization.reply_attribution_hours,
+    )
     conversation = Conversation(
-        organization=channel.organization, channel=channel, subscriber=subscriber, inbound=inbound
+        organization=channel.organization,
+        channel=channel,
+        subscriber=subscriber,
+        inbound=inbound,
+        wave_id=wave_id,
     )
     intent = conversation.route()
     inbound.intent = intent
+    if intent in ATTRIBUTED_INTENTS and (intent != InboundIntent.STOP or conversation.opted_out):
+        inbound.wave_id = wave_id
     inbound.handled_at = timezone.now()
     inbound.from_address = ""  # the subscriber row holds the number; one copy is enough
     inbound.subscriber = None if conversation.erased else subscriber
@@ -102,6 +145,7 @@ def inbound_handle(*, inbound_id: int) -> str:
             "subscriber",
             "body",
             "detected_language",
+            "wave_id",
         ]
     )
     return intent
@@ -113,7 +157,9 @@ class Conversation:
     channel: Channel
     subscriber: Subscriber
     inbound: InboundMessage
+    wave_id: int | None = None  # the wave this message answers, if any
     erased: bool = False
+    opted_out: bool = False
     _regions: list[Region] | None = field(default=None, repr=False)
 
     def route(self) -> str:
@@ -154,6 +200,7 @@ class Conversation:
             )
             self.subscriber.consent_status = ConsentStatus.OPTED_OUT
             self._save(onboarding_step="")
+            self.opted_out = True
             self.reply("goodbye")
         return InboundIntent.STOP
 
@@ -243,6 +290,12 @@ class Conversation:
         return InboundIntent.ONBOARDING
 
     def free_reply(self) -> str:
+        if self.subscriber.consent_status == ConsentStatus.OPTED_IN:
+            for handler in _reply_handlers:
+                handled = handler(self.subscriber, self.inbound, self.wave_id)
+                if handled is not None:
+                    self.reply(handled.reply_key, body=handled.body, language=handled.language)
+                    return handled.intent
         if self.subscriber.language_source == LanguageSource.DEFAULT:
             self.detect_language(self.inbound.body)
         last = self.subscriber.last_not_understood_at

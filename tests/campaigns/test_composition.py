@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from campaigns.composition import (
-    LINK_LENGTH,
     PLACEHOLDERS,
     LanguageCheck,
     Placeholder,
@@ -21,6 +20,7 @@ from campaigns.composition import (
     validate_placeholders,
     variant_stats,
 )
+from campaigns.links import short_link_length, short_link_prefix
 
 CAMPAIGN = "Amani 2027"
 LONGEST_REGION = "Elgeyo-Marakwet"  # the longest Kenyan county name
@@ -166,11 +166,11 @@ def test_region_and_campaign_render_as_the_names_given():
     assert render("{campaign}: amani kwa {region}") == f"{CAMPAIGN}: amani kwa {LONGEST_REGION}"
 
 
-def test_a_link_renders_as_a_realistic_short_link_of_link_length():
+def test_a_link_renders_as_a_realistic_short_link_of_short_link_length():
     rendered = render("{link:https://example.org/very/long/path}")
 
-    assert len(rendered) == LINK_LENGTH
-    assert rendered.startswith("https://")
+    assert len(rendered) == short_link_length()
+    assert rendered.startswith(short_link_prefix())
 
 
 # Segments
@@ -226,17 +226,17 @@ def test_ucs2_fits_70_units_in_one_segment_then_67_per_segment(units, segments):
     assert (result.encoding, result.units, result.segments) == ("UCS-2", units, segments)
 
 
-def test_a_link_counts_as_link_length_not_the_length_of_its_url():
+def test_a_link_counts_as_short_link_length_not_the_length_of_its_url():
     url = "https://example.org/very/long/path"
-    assert len(url) != LINK_LENGTH
+    assert len(url) != short_link_length()
 
     result = stats(f"Soma zaidi: {{link:{url}}}")
 
-    assert result.characters == len("Soma zaidi: ") + LINK_LENGTH
+    assert result.characters == len("Soma zaidi: ") + short_link_length()
 
 
 def test_a_message_with_a_very_long_url_still_fits_one_segment():
-    text = "a" * (160 - LINK_LENGTH) + "{link:https://example.org/" + "p" * 200 + "}"
+    text = "a" * (160 - short_link_length()) + "{link:https://example.org/" + "p" * 200 + "}"
 
     assert stats(text).segments == 1
 

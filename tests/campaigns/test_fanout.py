@@ -185,3 +185,25 @@ def test_the_demos_python_writer_makes_the_same_messages_as_the_sql_one(sending_
 
     by_python = sorted(OutboundMessage.objects.values_list("subscriber_id", "body", "segments"))
     assert by_python == by_sql
+
+
+def test_a_link_goes_out_as_one_tracked_short_link_per_language(sending_wave):
+    from django.conf import settings
+
+    from campaigns.models import TrackedLink
+
+    sending_wave.variants.filter(language="en").update(
+        body="Take the pledge: {link:https://peace.example/pledge}"
+    )
+
+    fanout_wave(wave_id=sending_wave.pk)
+
+    link = TrackedLink.objects.get()
+    short = f"{settings.PUBLIC_BASE_URL}/l/{link.code}"
+    english = list(OutboundMessage.objects.filter(language="en").values_list("body", flat=True))
+    assert (link.wave, link.language, link.url) == (
+        sending_wave,
+        "en",
+        "https://peace.example/pledge",
+    )
+    assert english == [f"Take the pledge: {short} Reply STOP to opt out."] * 2  # en and fr

@@ -3,14 +3,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from campaigns.tasks import tick
+from campaigns.tasks import rollup, tick
 from outreach.tasks import dispatch_tick, sweep
 
 
 class Command(BaseCommand):
     help = (
         "The demo's beat: every few seconds, start due waves, dispatch queued messages and "
-        "sweep lost work, in-process. Production runs `celery beat` instead."
+        "sweep lost work and refresh report rollups, in-process. Production runs "
+        "`celery beat` instead."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,6 +22,7 @@ class Command(BaseCommand):
             started = tick.apply().get()
             dispatched = dispatch_tick.apply().get()
             sweep.apply().get()
+            rollup.apply().get()  # the demo's reports follow along
             if started or dispatched:
                 self.stdout.write(f"demo ticker: started waves {started}, channels {dispatched}")
             time.sleep(options["every"])
