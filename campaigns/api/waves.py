@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
-from campaigns.models import Campaign, Wave, WaveComment, WaveTransition
+from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveTransition
 from campaigns.selectors.waves import longest_region_name, wave_audience, wave_price
 from campaigns.services import waves as services
 from campaigns.services.test_sends import wave_test_send
@@ -23,6 +23,23 @@ from outreach.models.organizations import STAFF_ROLES
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 REVIEWERS = frozenset({Role.ADMIN, Role.REVIEWER})
 ADMINS = frozenset({Role.ADMIN})
+
+
+class PollOptionInputSerializer(StrictInputSerializer):
+    names = serializers.DictField(
+        child=serializers.CharField(max_length=80),
+        help_text='The option in each language: {"en": "Pledge a peaceful vote", "sw": "…"}.',
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=20,
+        help_text="More words that choose it (ahadi, pledge …).",
+    )
+
+
+class PollInputSerializer(StrictInputSerializer):
+    options = PollOptionInputSerializer(many=True, min_length=2, max_length=9)
 
 
 class VariantInputSerializer(StrictInputSerializer):
@@ -46,6 +63,11 @@ class WaveInputSerializer(StrictInputSerializer):
     channels = serializers.ListField(child=serializers.IntegerField(), required=False)
     priority = serializers.ChoiceField(choices=["normal", "urgent"], required=False)
     variants = VariantInputSerializer(many=True, required=False)
+    poll = PollInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Options subscribers answer by replying 1, 2, … (or a word); null: no poll.",
+    )
 
 
 class CommentInputSerializer(StrictInputSerializer):
@@ -93,6 +115,7 @@ class WaveSerializer(serializers.ModelSerializer):
         source="blackout_approved_by.username", default=None
     )
     sensitive_terms = serializers.SerializerMethodField()
+    poll = serializers.SerializerMethodField()
 
     class Meta:
         model = Wave
@@ -108,6 +131,7 @@ class WaveSerializer(serializers.ModelSerializer):
             "segment",
             "channels",
             "variants",
+            "poll",
             "sensitive_terms",
             "created_by",
             "approved_by",
@@ -121,6 +145,17 @@ class WaveSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_poll(self, wave: Wave) -> dict[str, Any] | None:
+        poll = Poll.objects.filter(wave=wave).prefetch_related("options").first()
+        if poll is None:
+            return None
+        return {
+            "options": [
+                {"number": o.number, "names": o.names, "labels": o.labels}
+                for o in sorted(poll.options.all(), key=lambda o: o.number)
+            ]
+        }
 
     def get_times(self, wave: Wave) -> dict[str, Any]:
         view = services.wave_times(wave)

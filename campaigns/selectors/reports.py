@@ -86,7 +86,15 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         row = by_wave.get(str(wave.pk))
         if row is not None:
             report["waves"].append({"id": wave.pk, "name": wave.name, **row})
-    if scope.dimension:
+    if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
+        # Clicks and poll answers have no region, age, gender or channel: not in these rows.
+        rows = _rows(
+            cells.exclude(channel_id=None), DIMENSIONS[scope.dimension], k=k, suppress=suppress
+        )
+        for row in rows:
+            row["figures"].update(clicks=None, click_rate=None, poll_answers=None)
+        report["breakdown"] = {"dimension": scope.dimension, "rows": rows}
+    elif scope.dimension:
         report["breakdown"] = {
             "dimension": scope.dimension,
             "rows": _rows(cells, DIMENSIONS[scope.dimension], k=k, suppress=suppress),
@@ -185,7 +193,7 @@ def _waves(scope: ReportScope) -> list[Wave]:
         return [scope.wave]
     return list(
         Wave.objects.filter(campaign=scope.campaign, fanned_out_at__isnull=False).order_by(
-            "send_at", "pk"
+            "scheduled_for", "pk"
         )
     )
 
@@ -208,7 +216,7 @@ def _polls(scope: ReportScope, *, k: int, suppress: bool) -> list[dict[str, Any]
     if scope.wave is not None:
         polls = polls.filter(wave=scope.wave)
     result = []
-    for poll in polls.prefetch_related("options").order_by("wave__send_at", "pk"):
+    for poll in polls.prefetch_related("options").order_by("wave__scheduled_for", "pk"):
         answers = PollAnswer.objects.filter(poll=poll, is_current=True)
         if scope.date_from:
             answers = answers.filter(answered_at__date__gte=scope.date_from)

@@ -29,7 +29,16 @@ from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
 
-WAVE_FIELDS = ("name", "send_at", "send_at_relative", "segment", "channels", "priority", "variants")
+WAVE_FIELDS = (
+    "name",
+    "send_at",
+    "send_at_relative",
+    "segment",
+    "channels",
+    "priority",
+    "variants",
+    "poll",
+)
 EDITABLE = {WaveStatus.DRAFT, WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
 BACK_TO_DRAFT = {WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
 FINAL = {WaveStatus.SENT, WaveStatus.CANCELLED}
@@ -318,6 +327,11 @@ def _apply(wave: Wave, fields: dict[str, Any]) -> Wave:
         wave.channels.set(_own_channels(fields["channels"], campaign))
     if "variants" in fields:
         _set_variants(wave, fields["variants"])
+    if "poll" in fields:
+        from campaigns.services.polls import poll_set
+
+        poll = fields["poll"]
+        poll_set(wave=wave, options=(poll or {}).get("options"))
     return wave
 
 
