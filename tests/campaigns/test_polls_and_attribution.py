@@ -142,7 +142,8 @@ def test_a_swahili_number_word_answers_the_poll_and_is_confirmed_in_swahili(pers
     inbound = texts("moja")
 
     answer = PollAnswer.objects.get()
-    assert inbound.intent == InboundIntent.POLL_ANSWER and inbound.wave_id == wave.pk
+    assert inbound.intent == InboundIntent.POLL_ANSWER
+    assert inbound.wave_id == wave.pk
     assert (answer.option_number, answer.language, answer.is_current) == (1, "sw", True)
     assert replies_to(person) == ["Asante! Jibu lako: Ahadi ya kura ya amani. Jibu STOP kujiondoa."]
 
