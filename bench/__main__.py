@@ -4,7 +4,13 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["api_requests", "inbound_webhooks", "subscriber_import", "wave_delivery"]
+BENCHMARKS = [
+    "api_requests",
+    "inbound_webhooks",
+    "subscriber_import",
+    "wave_delivery",
+    "reports",
+]
 
 
 def main(names: list[str]) -> None:
