@@ -41,16 +41,17 @@ def fatigued_subscribers(
         return None
     since = (now or timezone.now()) - FATIGUE_WINDOW
     recent = OutboundMessage.objects.filter(
-        organization_id=organization_id,
-        kind=OutboundKind.WAVE,
-        created_at__gte=since,
-        subscriber__isnull=False,
+        kind=OutboundKind.WAVE, created_at__gte=since, subscriber__isnull=False
     )
-    if excluding_wave_id is not None:
-        recent = recent.exclude(wave_id=excluding_wave_id)
     if subscribers_between is not None:
+        # A subscriber belongs to one organization: the id range alone finds their messages,
+        # through the subscriber index, without visiting the whole organization's.
         low, high = subscribers_between
         recent = recent.filter(subscriber_id__gte=low, subscriber_id__lte=high)
+    else:
+        recent = recent.filter(organization_id=organization_id)
+    if excluding_wave_id is not None:
+        recent = recent.exclude(wave_id=excluding_wave_id)
     return (
         recent.values("subscriber_id")
         .annotate(n=Count("id"))

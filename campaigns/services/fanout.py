@@ -25,6 +25,7 @@ from campaigns.services.test_sends import render
 from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
 
 CHUNK = 50_000
+ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
 OPT_OUT_FOOTERS = {
     "en": "Reply STOP to opt out.",
     "sw": "Jibu STOP kujiondoa.",
@@ -71,6 +72,11 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
         with transaction.atomic():
             write(wave, chunk, variants)
     queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
+    if connection.vendor == "postgresql" and queued >= ANALYZE_AFTER:
+        with connection.cursor() as cursor:
+            # Planner statistics for the rows just added, before dispatch and the next
+            # wave's fatigue cap query them (autovacuum would get there, but later).
+            cursor.execute("ANALYZE outreach_outboundmessage")
     audience = {"targeted": targeted, "fatigue_capped": capped_count, "queued": queued}
     with transaction.atomic():
         status = Wave.objects.select_for_update().values_list("status", flat=True).get(pk=wave.pk)
