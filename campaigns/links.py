@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from campaigns.models import LinkClickDay, TrackedLink, Wave
+from outreach.wave_activity import waves_changed
 
 LINK_PLACEHOLDER = re.compile(r"\{link:([^{}]+)\}")
 CODE_ALPHABET = string.digits + string.ascii_letters  # base62
@@ -123,6 +124,7 @@ def link_click_record(link: TrackedLink) -> None:
         _count_upsert(link, day)
     else:
         _count_update_or_create(link, day)
+    waves_changed([link.wave_id])
 
 
 def _new_code() -> str:

@@ -9,7 +9,8 @@ Dispatch takes tokens for a few messages at once. Without Redis (the demo) nothi
 from functools import cache
 
 import redis
-from django.conf import settings
+
+from outreach.redis_client import redis_client
 
 # KEYS[1] bucket; ARGV: rate per second, cost. Returns seconds to wait ("0" when granted).
 _TAKE = """
@@ -44,9 +45,8 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
     return float(wait)
 
 
-@cache
 def _client() -> redis.Redis | None:
-    return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    return redis_client()
 
 
 @cache

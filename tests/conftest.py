@@ -142,6 +142,7 @@ def _fresh_rate_limits() -> Iterator[None]:
     if client is not None:
         for key in client.scan_iter("amani:bucket:*"):
             client.delete(key)
+        client.delete("amani:waves:changed")
 
 
 @pytest.fixture

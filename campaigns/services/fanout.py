@@ -23,6 +23,7 @@ from campaigns.selectors.segments import segment_members
 from campaigns.selectors.waves import fatigued_subscribers, longest_region_name
 from campaigns.services.test_sends import render
 from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
+from outreach.wave_activity import waves_changed
 
 CHUNK = 50_000
 ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
@@ -90,6 +91,7 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
             OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.QUEUED).update(
                 status=held_as[status]
             )
+    waves_changed([wave.pk])
     return audience
 
 

@@ -3,15 +3,17 @@
 A cell is (wave, day, language, region, age band, gender, channel). Reports sum cells, so
 a campaign report over ten million messages reads a few thousand rows. A wave's rollup is
 recomputed whole from the message and event tables — never incremented — so it always
-reconciles exactly with them; the beat refreshes every recent wave every 30 seconds
-(`ROLLUP_EVERY`), so a report is never more than a minute behind.
+reconciles exactly with them. Every 30 seconds (`ROLLUP_EVERY`) the beat recomputes the
+waves whose rows changed since (marked in Redis as events arrive), so a report is never
+more than a minute behind and a quiet wave costs nothing; every recent wave is also
+recomputed every `FULL_REFRESH_EVERY`, in case a mark was lost.
 
 Days are the campaign's local days: a message counts on the day it left (or was made,
 if it never left), a reply or opt-out on the day it arrived, a click on the day it came.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -21,27 +23,39 @@ from django.utils import timezone
 
 from campaigns.models import LinkClickDay, PollAnswer, Wave, WaveErrorRollup, WaveRollup, WaveStatus
 from outreach.models import InboundIntent, InboundMessage, OutboundMessage, OutboundStatus
+from outreach.wave_activity import waves_changed_take
 
 logger = logging.getLogger(__name__)
 
 ROLLUP_EVERY = timedelta(seconds=30)
+FULL_REFRESH_EVERY = timedelta(minutes=10)
 # Replies and callbacks keep coming for a while after a wave is sent.
 STILL_CHANGING_FOR = timedelta(days=14)
 DELIVERED = (OutboundStatus.DELIVERED, OutboundStatus.READ)
 REPLIES = (InboundIntent.FREE_REPLY, InboundIntent.POLL_ANSWER)
 
 
-def waves_rollup_due() -> list[int]:
-    """Refresh every wave that may still change; returns their ids."""
-    since = timezone.now() - STILL_CHANGING_FOR
-    wave_ids = list(
-        Wave.objects.filter(fanned_out_at__gte=since)
-        .exclude(status=WaveStatus.DRAFT)
-        .values_list("pk", flat=True)
+def waves_rollup_due(*, now: datetime | None = None) -> list[int]:
+    """Recompute the waves that changed, and every recent wave now and then; returns ids.
+
+    Changes are marked in Redis as they happen (outreach.wave_activity). Without Redis,
+    or when a wave's cells are older than FULL_REFRESH_EVERY, the wave is recomputed anyway,
+    so a lost mark costs minutes at most.
+    """
+    now = now or timezone.now()
+    changed = waves_changed_take()
+    recent = Wave.objects.filter(fanned_out_at__gte=now - STILL_CHANGING_FOR).exclude(
+        status=WaveStatus.DRAFT
     )
-    for wave_id in wave_ids:
+    stale = Q(rolled_up_at__isnull=True) | Q(rolled_up_at__lt=now - FULL_REFRESH_EVERY)
+    if changed is not None:
+        recent = recent.filter(stale | Q(pk__in=changed))
+    wave_ids = set(recent.values_list("pk", flat=True))
+    if changed:  # an old wave may still get a late click or reply
+        wave_ids |= set(Wave.objects.filter(pk__in=changed).values_list("pk", flat=True))
+    for wave_id in sorted(wave_ids):
         wave_rollup(wave_id=wave_id)
-    return wave_ids
+    return sorted(wave_ids)
 
 
 def wave_rollup(*, wave_id: int) -> int:

@@ -28,6 +28,7 @@ from campaigns.selectors.waves import longest_region_name
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
+from outreach.wave_activity import waves_changed
 
 WAVE_FIELDS = (
     "name",
@@ -190,6 +191,7 @@ def wave_cancel(*, wave: Wave, by: User) -> Wave:
     OutboundMessage.objects.filter(
         wave_id=wave.pk, status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD]
     ).update(status=OutboundStatus.CANCELED, status_changed_at=timezone.now())
+    waves_changed([wave.pk])
     return _move(wave, WaveStatus.CANCELLED, by)
 
 

@@ -33,6 +33,7 @@ from outreach.services.outbound import (
     messages_record_sent,
     transmit,
 )
+from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def claimed_messages(channel: Channel, ids: list[int]) -> list[OutboundMessage]:
         .select_related("subscriber")
         .only(
             "id", "organization_id", "channel_id", "to_address", "kind", "reply_key", "body",
-            "segments", "attempts", "error_code", "created_at",
+            "segments", "attempts", "error_code", "created_at", "wave_id",
             "subscriber__id", "subscriber__consent_status",
         )
     }  # fmt: skip
@@ -155,6 +156,8 @@ def _cancel_refused(
             lease_expires_at=None,
         )
         report.count(OutboundStatus.CANCELED, len(ids))
+    if refused:
+        waves_changed(message.wave_id for message in messages if message not in allowed)
     return allowed
 
 

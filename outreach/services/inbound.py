@@ -46,6 +46,7 @@ from outreach.selectors.conversation import (
 from outreach.services.consent import consent_record
 from outreach.services.outbound import reply_queue
 from outreach.services.subscribers import subscriber_erase, subscriber_for_address
+from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def inbound_handle(*, inbound_id: int) -> str:
     inbound.intent = intent
     if intent in ATTRIBUTED_INTENTS and (intent != InboundIntent.STOP or conversation.opted_out):
         inbound.wave_id = wave_id
+        waves_changed([wave_id])
     inbound.handled_at = timezone.now()
     inbound.from_address = ""  # the subscriber row holds the number; one copy is enough
     inbound.subscriber = None if conversation.erased else subscriber

@@ -32,6 +32,7 @@ from outreach.models import (
 )
 from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.sms_encoding import sms_length
+from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,7 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
         """  # noqa: S608 - only placeholders are interpolated
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, OutboundStatus.SENDING])
+        waves_changed(message.wave_id for message, _ in sent)
     from outreach.services.status import status_apply_early_reports
 
     status_apply_early_reports(
@@ -260,6 +262,7 @@ def _finish(
         changes["to_address"] = ""  # an erased person's last reply: forget the number once done
     # Only from "sending": a status callback that raced ahead is never overwritten.
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    waves_changed([message.wave_id])
     return SendOutcome(status=status)
 
 
@@ -277,6 +280,7 @@ def _requeue(
     if error is not None:
         changes |= {"error_code": error.provider_code[:16], "error_message": str(error)[:500]}
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    waves_changed([message.wave_id])
 
 
 def _enqueue(object_id: int) -> None:

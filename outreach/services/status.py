@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from outreach.channels.twilio_sms import STATUS_OF_TWILIO
 from outreach.models import Channel, MessageStatusEvent, OutboundMessage, OutboundStatus
+from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ _RECORD_SQL_TEMPLATE = """
             error_code = CASE WHEN %(error_code)s = '' THEN m.error_code ELSE %(error_code)s END
         FROM event
         WHERE m.id = event.message_id AND m.status IN ({moves_from})
-        RETURNING m.id
+        RETURNING m.wave_id
     )
-    SELECT (SELECT count(*) FROM event), (SELECT message_id FROM event)
+    SELECT (SELECT count(*) FROM event), (SELECT message_id FROM event),
+           (SELECT wave_id FROM moved)
 """
 
 
@@ -76,7 +78,8 @@ def status_record(
                 "error_code": error_code,
             },
         )
-        stored, message_id = cursor.fetchone()
+        stored, message_id, moved_wave_id = cursor.fetchone()
+    waves_changed([moved_wave_id])
     if stored and message_id is None:
         logger.info("status %r for unknown message on channel %s", provider_status, channel.pk)
     return bool(stored)
@@ -158,6 +161,7 @@ def _move(message: OutboundMessage, status: str, error_code: str) -> None:
     if error_code:
         changes["error_code"] = error_code
     OutboundMessage.objects.filter(pk=message.pk).update(**changes)
+    waves_changed([message.wave_id])
 
 
 def _moves_forward(current: str, new: str) -> bool:

@@ -25,6 +25,7 @@ from outreach.models import (
     Role,
     Subscriber,
 )
+from outreach.wave_activity import waves_changed_take
 
 pytestmark = pytest.mark.django_db
 
@@ -140,14 +141,48 @@ def test_failures_are_counted_by_error_code(reached, campaign):
     }
 
 
-def test_a_rollup_follows_the_tables_when_they_change(reached, campaign):
+def test_a_changed_wave_is_recomputed_and_a_quiet_one_is_not(
+    reached, campaign, django_capture_on_commit_callbacks
+):
+    from outreach.wave_activity import waves_changed
+
+    waves_changed_take()  # what the fixture marked
+    assert waves_rollup_due() == []  # its cells are fresh and nothing changed
     OutboundMessage.objects.filter(wave_id=reached.pk, status=OutboundStatus.FAILED).update(
         status=OutboundStatus.DELIVERED
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        waves_changed([reached.pk])
+
+    assert waves_rollup_due() == [reached.pk]
+    assert _report(campaign)["totals"]["delivered"] == 42
+
+
+def test_every_recent_wave_is_recomputed_now_and_then_even_unmarked(reached, campaign):
+    Wave.objects.filter(pk=reached.pk).update(
+        rolled_up_at=timezone.now() - dt.timedelta(minutes=11)
     )
 
     assert waves_rollup_due() == [reached.pk]
 
-    assert _report(campaign)["totals"]["delivered"] == 42
+
+def test_a_status_report_marks_its_wave(
+    reached, console_channel, django_capture_on_commit_callbacks
+):
+    from outreach.services.status import status_record
+
+    waves_changed_take()
+    message = OutboundMessage.objects.filter(wave_id=reached.pk).first()
+    OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundStatus.SENT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        status_record(
+            channel=console_channel,
+            provider_message_id=message.provider_message_id,
+            provider_status="delivered",
+        )
+
+    assert waves_changed_take() == {reached.pk}
 
 
 def test_a_cell_below_k_is_hidden_and_cannot_be_recovered_by_subtracting(reached, campaign):
