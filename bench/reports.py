@@ -97,7 +97,7 @@ def run() -> dict:
     with gunicorn(env) as base_url:
         url = f"{base_url}/api/v1/reports/campaigns/{campaign.pk}/?by=region"
         headers = {"Authorization": f"Token {funder.api_token}"}
-        load("warm-up", url, requests=3, concurrency=1, headers=headers)
+        load("warm-up", url, requests=10, concurrency=2, headers=headers)  # both workers
         api = load(
             "GET campaign report by region", url, requests=REPEATS, concurrency=1, headers=headers
         )
