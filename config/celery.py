@@ -30,6 +30,11 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 14},
     },
+    "apply-status-reports": {
+        "task": "outreach.tasks.apply_status_reports",
+        "schedule": 5.0,  # what web processes did not ask for already
+        "options": {"expires": 4, "queue": "priority"},
+    },
     "sweep-lost-work": {
         "task": "outreach.tasks.sweep",
         "schedule": 30.0,

@@ -7,6 +7,7 @@ from outreach.services.dispatch import channels_with_queued_messages, dispatch_c
 from outreach.services.health import heartbeat_record
 from outreach.services.inbound import inbound_handle
 from outreach.services.outbound import message_send
+from outreach.services.status import status_reports_apply_all
 from outreach.services.sweeper import (
     release_expired_leases,
     sweep_unrouted_inbound,
@@ -35,10 +36,17 @@ def send_message(self, message_id: int) -> str:
     return outcome.status
 
 
+@shared_task(name="outreach.tasks.apply_status_reports")
+def apply_status_reports() -> int:
+    """Idempotent: each waiting report is taken once (SKIP LOCKED) and deleted as applied."""
+    return status_reports_apply_all()
+
+
 @shared_task(name="outreach.tasks.sweep")
 def sweep() -> dict[str, int]:
     """Re-enqueue inbound messages and replies a lost broker message left behind."""
     released = release_expired_leases()
+    status_reports_apply_all()  # what arrived after the last apply task
     inbound, replies = sweep_unrouted_inbound(), sweep_unsent_replies()
     for inbound_id in inbound:
         handle_inbound.apply_async(args=[inbound_id], queue="priority")

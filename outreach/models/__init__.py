@@ -9,6 +9,7 @@ from .messages import (
     OutboundKind,
     OutboundMessage,
     OutboundStatus,
+    StatusReportInbox,
     SystemReply,
 )
 from .organizations import Membership, Organization, OrganizationOwned, Role
@@ -54,6 +55,7 @@ __all__ = [
     "Region",
     "Role",
     "ServiceHeartbeat",
+    "StatusReportInbox",
     "Subscriber",
     "SystemReply",
     "User",

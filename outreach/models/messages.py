@@ -191,6 +191,24 @@ class MessageStatusEvent(models.Model):
         return f"{self.provider_message_id}: {self.provider_status}"
 
 
+class StatusReportInbox(models.Model):
+    """A verified status report waiting to be applied: the webhook's one cheap write.
+
+    A narrow table with no index but its key and no foreign key, so a callback costs one
+    small insert; `status_reports_apply` moves reports to MessageStatusEvent and their
+    messages forward in batches, deleting them in the same transaction.
+    """
+
+    channel_id = models.BigIntegerField()
+    provider_message_id = models.CharField(max_length=64)
+    provider_status = models.CharField(max_length=32)
+    error_code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {self.provider_status} (waiting)"
+
+
 class Keyword(OrganizationOwned):
     """An organization's own keyword, on top of the built-in ones (outreach.keywords)."""
 

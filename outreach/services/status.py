@@ -1,19 +1,31 @@
 """Provider status reports: each stored once, and a message's status only moves forward.
 
-On PostgreSQL one statement stores the report and moves its message, so a callback costs
-one round trip: the insert is idempotent on (channel, provider id, status), and the
-update's "only forward" condition is re-checked on the row's latest version when two
-reports for one message race. Elsewhere (the SQLite demo) the same rules run in the ORM.
+On PostgreSQL a status callback only appends the verified report to a narrow inbox
+(`status_receive`: one small insert, committed before Twilio gets its 200), and
+`status_reports_apply` applies the inbox in batches — one statement stores each report
+once per (channel, provider id, status) and moves each message to the furthest status
+the batch allows; the "only forward" condition is re-checked on a row's latest version
+when batches race. The inbox row is deleted in the same transaction, so a report is
+applied exactly once, within seconds. `status_record` applies one report at once: the
+SQLite demo's path, and what the batch does, one at a time.
 """
 
 import logging
+import time
 from functools import cache
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outreach.channels.twilio_sms import STATUS_OF_TWILIO
-from outreach.models import Channel, MessageStatusEvent, OutboundMessage, OutboundStatus
+from outreach.models import (
+    Channel,
+    MessageStatusEvent,
+    OutboundMessage,
+    OutboundStatus,
+    StatusReportInbox,
+)
 from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
@@ -55,6 +67,56 @@ _RECORD_SQL_TEMPLATE = """
     SELECT (SELECT count(*) FROM event), (SELECT message_id FROM event),
            (SELECT wave_id FROM moved)
 """
+
+
+def status_receive(
+    *, channel: Channel, provider_message_id: str, provider_status: str, error_code: str = ""
+) -> None:
+    """Take a verified report: into the inbox (PostgreSQL), or applied at once (demo)."""
+    if connection.vendor != "postgresql":
+        status_record(
+            channel=channel,
+            provider_message_id=provider_message_id,
+            provider_status=provider_status,
+            error_code=error_code,
+        )
+        return
+    with transaction.atomic():
+        if not connection.savepoint_ids:  # our own transaction, not a caller's
+            with connection.cursor() as cursor:
+                # A receipt, not consent: a database crash may lose the last fraction of a
+                # second of them (the message stays "sent"); waiting for the disk would
+                # halve how many callbacks a web process takes.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        StatusReportInbox.objects.create(
+            channel_id=channel.pk,
+            provider_message_id=provider_message_id,
+            provider_status=provider_status,
+            error_code=error_code,
+            received_at=timezone.now(),
+        )
+    _schedule_apply()
+
+
+def status_reports_apply(*, limit: int = 2000) -> int:
+    """Apply up to `limit` waiting reports in one transaction; returns how many were taken."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_apply_sql(), {"limit": limit})
+        taken, stored, unknown, wave_ids = cursor.fetchone()
+        waves_changed(wave_ids or [])
+    if unknown:
+        logger.info("%s status reports for unknown messages", unknown)
+    if taken and taken > stored:
+        logger.debug("%s status reports were repeats", taken - stored)
+    return taken
+
+
+def status_reports_apply_all(*, limit: int = 2000) -> int:
+    """Apply the inbox until it is empty; returns how many reports were taken."""
+    total = 0
+    while taken := status_reports_apply(limit=limit):
+        total += taken
+    return total
 
 
 def status_record(
@@ -122,6 +184,86 @@ def _record_sql(status: str) -> str:
     if not all(name.replace("_", "").isalpha() or name == "-" for name in allowed):
         raise ValueError(f"unexpected status names {allowed}")
     return _RECORD_SQL_TEMPLATE.replace("{moves_from}", ", ".join(f"'{name}'" for name in allowed))
+
+
+@cache
+def _apply_sql() -> str:
+    # Our own status names only (no request data) are written into the SQL, once.
+    mapping = ", ".join(f"('{theirs}', '{ours}')" for theirs, ours in STATUS_OF_TWILIO.items())
+    pairs = [(c, n) for c in RANK for n in [*RANK, UNKNOWN] if _moves_forward(c, n)]
+    forward = ", ".join(f"('{current}', '{new}')" for current, new in pairs)
+    rank = " ".join(f"WHEN '{name}' THEN {value}" for name, value in RANK.items())
+    names = [name for pair in STATUS_OF_TWILIO.items() for name in pair] + [*RANK]
+    if not all(name.replace("_", "").isalpha() for name in names):
+        raise ValueError("unexpected status names")
+    return f"""
+        WITH batch AS (
+            DELETE FROM outreach_statusreportinbox
+            WHERE id IN (
+                SELECT id FROM outreach_statusreportinbox
+                ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+            )
+            RETURNING channel_id, provider_message_id, provider_status, error_code, received_at
+        ), resolved AS (
+            SELECT b.channel_id, b.provider_message_id, b.provider_status, b.error_code,
+                   b.received_at, m.id AS message_id,
+                   coalesce(map.status, '{UNKNOWN}') AS status
+            FROM batch b
+            LEFT JOIN (VALUES {mapping}) AS map(provider_status, status)
+              ON map.provider_status = lower(b.provider_status)
+            LEFT JOIN outreach_outboundmessage m
+              ON m.channel_id = b.channel_id AND m.provider_message_id = b.provider_message_id
+              AND b.provider_message_id <> ''
+        ), stored AS (
+            INSERT INTO outreach_messagestatusevent
+                (message_id, channel_id, provider_message_id, provider_status, status,
+                 error_code, received_at)
+            SELECT message_id, channel_id, provider_message_id, provider_status, status,
+                   error_code, received_at
+            FROM resolved
+            ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
+            RETURNING message_id, status, error_code
+        ), best AS (
+            SELECT DISTINCT ON (s.message_id) s.message_id, s.status, s.error_code
+            FROM stored s JOIN outreach_outboundmessage m ON m.id = s.message_id
+            WHERE (m.status, s.status) IN ({forward})
+            ORDER BY s.message_id, CASE s.status {rank} ELSE -1 END DESC
+        ), moved AS (
+            UPDATE outreach_outboundmessage m
+            SET status = best.status, status_changed_at = now(),
+                error_code = CASE WHEN best.error_code = '' THEN m.error_code
+                                  ELSE best.error_code END
+            FROM best
+            WHERE m.id = best.message_id AND (m.status, best.status) IN ({forward})
+            RETURNING m.wave_id
+        )
+        SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM stored),
+               (SELECT count(*) FROM stored WHERE message_id IS NULL),
+               ARRAY(SELECT DISTINCT wave_id FROM moved WHERE wave_id IS NOT NULL)
+    """  # noqa: S608 - see above
+
+
+_last_scheduled = 0.0
+APPLY_AT_MOST_EVERY = 1.0  # seconds between apply tasks a web process asks for
+
+
+def _schedule_apply() -> None:
+    """Ask a worker to apply the inbox soon: in-process at once (tests, demo), else at
+    most once a second per process; the beat's sweep applies what a quiet spell left."""
+    global _last_scheduled
+    from outreach.tasks import apply_status_reports
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: apply_status_reports.apply())
+        return
+    now = time.monotonic()
+    if now - _last_scheduled < APPLY_AT_MOST_EVERY:
+        return
+    _last_scheduled = now
+    try:
+        apply_status_reports.apply_async(queue="priority")
+    except Exception:
+        logger.warning("could not ask for the status inbox to be applied; the beat will")
 
 
 def _record_in_orm(

@@ -16,7 +16,7 @@ from outreach.addresses import provider_address
 from outreach.models import Channel, ChannelKind
 from outreach.selectors.channels import webhook_channel
 from outreach.services.inbound import inbound_receive
-from outreach.services.status import status_record
+from outreach.services.status import status_receive
 from outreach.webhooks.base import WebhookView
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,12 @@ class TwilioInboundView(TwilioWebhookView):
 
 
 class TwilioStatusView(TwilioWebhookView):
-    """Records a status report once; an unknown message SID gets 200 and a log line."""
+    """Takes a status report (applied within seconds, once); an unknown SID gets 200."""
 
     def handle(self, request: HttpRequest, context: object) -> HttpResponse:
         channel: Channel = context  # type: ignore[assignment]
         form = request.POST
-        status_record(
+        status_receive(
             channel=channel,
             provider_message_id=(form.get("MessageSid") or form.get("SmsSid") or "")[:64],
             provider_status=(form.get("MessageStatus") or form.get("SmsStatus") or "")[:32],

@@ -134,7 +134,9 @@ def test_a_report_that_beats_its_message_to_the_database_is_applied_when_it_is_r
     assert Event.objects.get().message_id == message.pk
 
 
-def test_a_rotated_auth_token_is_accepted_at_once(report, twilio_channel, sent_message):
+def test_a_rotated_auth_token_is_accepted_at_once(
+    report, twilio_channel, sent_message, django_capture_on_commit_callbacks
+):
     from outreach.models import Channel
 
     report(sent_message, "sent")  # this process now keeps the channel with its old token
@@ -142,7 +144,9 @@ def test_a_rotated_auth_token_is_accepted_at_once(report, twilio_channel, sent_m
     Channel.objects.filter(pk=twilio_channel.pk).update(auth_token="rotated-token")
     form = {"MessageSid": sent_message.provider_message_id, "MessageStatus": "delivered"}
 
-    assert _signed_post(twilio_channel, form, token="rotated-token").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = _signed_post(twilio_channel, form, token="rotated-token")
+    assert accepted.status_code == 200
     assert _signed_post(twilio_channel, form, token="forged").status_code == 403
     sent_message.refresh_from_db()
     assert sent_message.status == OutboundStatus.DELIVERED

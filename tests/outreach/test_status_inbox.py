@@ -1,0 +1,105 @@
+"""Status reports wait in an inbox and are applied in batches: once each, only forward."""
+
+import pytest
+
+from outreach.models import (
+    MessageStatusEvent,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    StatusReportInbox,
+)
+from outreach.services.status import status_receive, status_reports_apply, status_reports_apply_all
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def handed_over(twilio_channel):
+    def make(sid: str) -> OutboundMessage:
+        return OutboundMessage.objects.create(
+            organization_id=twilio_channel.organization_id,
+            channel=twilio_channel,
+            to_address="+254712000001",
+            kind=OutboundKind.WAVE,
+            body="Amani",
+            status=OutboundStatus.SENDING,
+            provider_message_id=sid,
+            wave_id=5,
+        )
+
+    return make
+
+
+def receive(channel, sid: str, status: str, error_code: str = "") -> None:
+    status_receive(
+        channel=channel, provider_message_id=sid, provider_status=status, error_code=error_code
+    )
+
+
+def test_a_report_waits_in_the_inbox_until_it_is_applied(twilio_channel, handed_over):
+    message = handed_over("SMa")
+
+    receive(twilio_channel, "SMa", "delivered")
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.SENDING
+    assert StatusReportInbox.objects.count() == 1
+    assert status_reports_apply_all() == 1
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+    assert not StatusReportInbox.objects.exists()
+
+
+def test_a_batch_moves_each_message_to_the_furthest_status_it_reports(twilio_channel, handed_over):
+    first, second = handed_over("SMb"), handed_over("SMc")
+    for sid, status in [("SMb", "sent"), ("SMb", "delivered"), ("SMc", "undelivered")]:
+        receive(twilio_channel, sid, status, "30003" if status == "undelivered" else "")
+
+    status_reports_apply()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == OutboundStatus.DELIVERED
+    assert (second.status, second.error_code) == (OutboundStatus.UNDELIVERED, "30003")
+    assert MessageStatusEvent.objects.count() == 3
+
+
+def test_a_repeated_report_is_stored_once_even_within_one_batch(twilio_channel, handed_over):
+    handed_over("SMd")
+    for _ in range(3):
+        receive(twilio_channel, "SMd", "delivered")
+
+    assert status_reports_apply() == 3
+
+    assert MessageStatusEvent.objects.filter(provider_message_id="SMd").count() == 1
+
+
+def test_a_late_sent_in_a_later_batch_never_undoes_delivered(twilio_channel, handed_over):
+    message = handed_over("SMe")
+    receive(twilio_channel, "SMe", "delivered")
+    status_reports_apply()
+
+    receive(twilio_channel, "SMe", "sent")
+    status_reports_apply()
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+
+
+def test_a_report_for_an_unknown_message_is_kept_and_logged(twilio_channel, caplog):
+    receive(twilio_channel, "SMnobody", "delivered")
+
+    status_reports_apply()
+
+    assert MessageStatusEvent.objects.get().message_id is None
+    assert "unknown messages" in caplog.text
+
+
+def test_a_batch_takes_at_most_its_limit(twilio_channel, handed_over):
+    for n in range(5):
+        handed_over(f"SMf{n}")
+        receive(twilio_channel, f"SMf{n}", "delivered")
+
+    assert status_reports_apply(limit=2) == 2
+    assert StatusReportInbox.objects.count() == 3
