@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(DEMO) $(BIN)/python manage.py migrate --noinput
 	$(DEMO) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	$(DEMO) $(BIN)/python manage.py seed_demo_campaign
 	@# The demo's beat runs beside the server and stops with it.
 	$(DEMO) $(BIN)/python manage.py demo_ticker & ticker=$$!; \
 	trap "kill $$ticker 2>/dev/null" EXIT INT TERM; \

@@ -138,7 +138,7 @@ def _figures(row: dict[str, Any], *, currency: str) -> dict[str, Any]:
     figures["opt_out_rate"] = _rate(figures["opt_outs"], delivered)
     figures["click_rate"] = _rate(figures["clicks"], delivered)
     cost = row.get("cost") if currency != "mixed" else None  # no sum across currencies
-    figures["cost"] = str(cost) if cost is not None else None
+    figures["cost"] = str(Decimal(cost).quantize(Decimal("0.0001"))) if cost is not None else None
     figures["currency"] = currency or None
     figures["cost_per_delivered"] = (
         str((Decimal(cost) / delivered).quantize(Decimal("0.0001")))
