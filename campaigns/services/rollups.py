@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from campaigns.models import LinkClickDay, PollAnswer, Wave, WaveErrorRollup, WaveRollup, WaveStatus
 from outreach.models import InboundIntent, InboundMessage, OutboundMessage, OutboundStatus
-from outreach.wave_activity import waves_changed_take
+from outreach.wave_activity import waves_changed, waves_changed_take
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,16 @@ def waves_rollup_due(*, now: datetime | None = None) -> list[int]:
     wave_ids = set(recent.values_list("pk", flat=True))
     if changed:  # an old wave may still get a late click or reply
         wave_ids |= set(Wave.objects.filter(pk__in=changed).values_list("pk", flat=True))
+    done = []
     for wave_id in sorted(wave_ids):
-        wave_rollup(wave_id=wave_id)
-    return sorted(wave_ids)
+        try:
+            wave_rollup(wave_id=wave_id)
+        except Exception:
+            logger.exception("the report cells of wave %s could not be recomputed", wave_id)
+            waves_changed([wave_id])  # try again next time
+        else:
+            done.append(wave_id)
+    return done
 
 
 def wave_rollup(*, wave_id: int) -> int:

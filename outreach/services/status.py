@@ -111,10 +111,11 @@ def status_reports_apply(*, limit: int = 2000) -> int:
     return taken
 
 
-def status_reports_apply_all(*, limit: int = 2000) -> int:
-    """Apply the inbox until it is empty; returns how many reports were taken."""
+def status_reports_apply_all(*, limit: int = 2000, seconds: float = 20.0) -> int:
+    """Apply the inbox until it is empty (or `seconds` pass: the next task goes on)."""
     total = 0
-    while taken := status_reports_apply(limit=limit):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (taken := status_reports_apply(limit=limit)):
         total += taken
     return total
 
