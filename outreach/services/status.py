@@ -225,13 +225,17 @@ def _apply_sql() -> str:
             ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
             RETURNING message_id, status, error_code
         ), best AS (
-            SELECT DISTINCT ON (s.message_id) s.message_id, s.status, s.error_code
+            SELECT DISTINCT ON (s.message_id) s.message_id, s.status, s.error_code,
+                   EXISTS (SELECT 1 FROM stored r
+                           WHERE r.message_id = s.message_id AND r.status = 'read') AS read_too
             FROM stored s JOIN outreach_outboundmessage m ON m.id = s.message_id
             WHERE (m.status, s.status) IN ({forward})
             ORDER BY s.message_id, CASE s.status {rank} ELSE -1 END DESC
         ), moved AS (
             UPDATE outreach_outboundmessage m
-            SET status = best.status, status_changed_at = now(),
+            SET status = CASE WHEN best.read_too AND best.status IN ('delivered', 'sent')
+                              THEN 'read' ELSE best.status END,
+                status_changed_at = now(),
                 error_code = CASE WHEN best.error_code = '' THEN m.error_code
                                   ELSE best.error_code END
             FROM best

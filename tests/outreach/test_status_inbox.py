@@ -103,3 +103,14 @@ def test_a_batch_takes_at_most_its_limit(twilio_channel, handed_over):
 
     assert status_reports_apply(limit=2) == 2
     assert StatusReportInbox.objects.count() == 3
+
+
+def test_delivered_and_read_in_one_batch_end_at_read(twilio_channel, handed_over):
+    message = handed_over("SMg")
+    receive(twilio_channel, "SMg", "read")
+    receive(twilio_channel, "SMg", "delivered")
+
+    status_reports_apply()
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.READ
