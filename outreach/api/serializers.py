@@ -49,6 +49,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "timezone",
             "default_language",
             "languages",
+            "minimum_age",
+            "report_min_cell_size",
+            "reply_attribution_hours",
             "created_at",
         ]
         read_only_fields = fields
@@ -67,6 +70,15 @@ class OrganizationUpdateSerializer(StrictInputSerializer):
         child=serializers.CharField(max_length=3),
         required=False,
         validators=[validate_language_codes],
+    )
+    report_min_cell_size = serializers.IntegerField(
+        min_value=5, max_value=1000, required=False, help_text="k of report suppression."
+    )
+    reply_attribution_hours = serializers.IntegerField(
+        min_value=1,
+        max_value=24 * 14,
+        required=False,
+        help_text="Hours a reply counts for a wave.",
     )
 
 

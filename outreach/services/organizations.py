@@ -11,7 +11,15 @@ from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Membership, Organization, Role, User
 from outreach.models.organizations import STAFF_ROLES
 
-ORGANIZATION_SETTINGS = ("name", "country", "timezone", "default_language", "languages")
+ORGANIZATION_SETTINGS = (
+    "name",
+    "country",
+    "timezone",
+    "default_language",
+    "languages",
+    "report_min_cell_size",
+    "reply_attribution_hours",
+)
 
 
 @dataclass(frozen=True)

@@ -366,3 +366,21 @@ def test_a_campaign_with_too_few_people_shows_no_totals(organization, console_ch
     report = campaign_report(ReportScope(campaign=small))
 
     assert report["totals"]["targeted"] is None
+
+
+def test_an_admin_sets_k_but_never_below_five(organization, admin):
+    low = admin.patch("/api/v1/organization/", {"report_min_cell_size": 3}, format="json")
+    ok = admin.patch("/api/v1/organization/", {"report_min_cell_size": 20}, format="json")
+
+    assert low.status_code == 400
+    assert "report_min_cell_size" in low.json()["error"]["fields"]
+    assert ok.status_code == 200
+    assert ok.json()["report_min_cell_size"] == 20
+
+
+def test_an_admin_sets_the_reply_attribution_window(organization, admin):
+    response = admin.patch("/api/v1/organization/", {"reply_attribution_hours": 48}, format="json")
+
+    assert response.status_code == 200
+    organization.refresh_from_db()
+    assert organization.reply_attribution_hours == 48
