@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from outreach.keywords import within_one_edit
+
 # Typos are only forgiven on words this long (the reply's and the known word): short words are
 # too close to each other ("tatu", "tano") and to ordinary words.
 TYPO_MIN_LENGTH = 5
@@ -216,23 +218,7 @@ def _one_typo_apart(said: str, known: str) -> bool:
     return (
         min(len(said), len(known)) >= TYPO_MIN_LENGTH
         and said not in NOT_TYPOS
-        and _within_one_edit(said, known)
-    )
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Optimal-string-alignment distance ≤ 1: one insertion, deletion, substitution or swap."""
-    if len(a) < len(b):
-        a, b = b, a
-    if len(a) - len(b) > 1:
-        return False
-    i = 0
-    while i < len(b) and a[i] == b[i]:
-        i += 1
-    if len(a) != len(b):
-        return a[i + 1 :] == b[i:]
-    return a[i + 1 :] == b[i + 1 :] or (
-        a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
+        and within_one_edit(said, known)
     )
 
 

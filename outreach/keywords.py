@@ -181,13 +181,13 @@ def _only_keyword_one_typo_away(word: str, keywords: KeywordSet) -> Keyword | No
         keyword
         for length in (len(word) - 1, len(word), len(word) + 1)
         for candidate, keyword in keywords._by_length.get(length, ())
-        if _within_one_edit(word, candidate)
+        if within_one_edit(word, candidate)
     ]
     # Two candidates are ambiguous even when they share an intent: never guess.
     return found[0] if len(found) == 1 else None
 
 
-def _within_one_edit(a: str, b: str) -> bool:
+def within_one_edit(a: str, b: str) -> bool:
     """Optimal-string-alignment distance ≤ 1: one insertion, deletion, substitution or swap."""
     if len(a) < len(b):
         a, b = b, a
