@@ -6,8 +6,8 @@ On PostgreSQL a status callback only appends the verified report to a narrow inb
 once per (channel, provider id, status) and moves each message to the furthest status
 the batch allows; the "only forward" condition is re-checked on a row's latest version
 when batches race. The inbox row is deleted in the same transaction, so a report is
-applied exactly once, within seconds. `status_record` applies one report at once: the
-SQLite demo's path, and what the batch does, one at a time.
+applied exactly once, within seconds. `status_record` applies one report at once, in
+the ORM, by the same rules: the SQLite demo's path.
 """
 
 import logging
@@ -42,31 +42,6 @@ RANK = {
     OutboundStatus.READ: 4,
 }
 UNKNOWN = "unknown"
-
-_RECORD_SQL_TEMPLATE = """
-    WITH message AS (
-        SELECT id FROM outreach_outboundmessage
-        WHERE channel_id = %(channel)s AND provider_message_id = %(sid)s
-        LIMIT 1
-    ), event AS (
-        INSERT INTO outreach_messagestatusevent
-            (message_id, channel_id, provider_message_id, provider_status, status, error_code,
-             received_at)
-        VALUES ((SELECT id FROM message), %(channel)s, %(sid)s, %(provider_status)s,
-                %(status)s, %(error_code)s, now())
-        ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
-        RETURNING message_id
-    ), moved AS (
-        UPDATE outreach_outboundmessage m
-        SET status = %(status)s, status_changed_at = now(),
-            error_code = CASE WHEN %(error_code)s = '' THEN m.error_code ELSE %(error_code)s END
-        FROM event
-        WHERE m.id = event.message_id AND m.status IN ({moves_from})
-        RETURNING m.wave_id
-    )
-    SELECT (SELECT count(*) FROM event), (SELECT message_id FROM event),
-           (SELECT wave_id FROM moved)
-"""
 
 
 def status_receive(
@@ -128,24 +103,7 @@ def status_record(
     Returns False when the report was already stored (the provider retried it).
     """
     status = STATUS_OF_TWILIO.get(provider_status.lower(), UNKNOWN)
-    if connection.vendor != "postgresql":
-        return _record_in_orm(channel, provider_message_id, provider_status, status, error_code)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _record_sql(status),
-            {
-                "channel": channel.pk,
-                "sid": provider_message_id,
-                "provider_status": provider_status,
-                "status": status,
-                "error_code": error_code,
-            },
-        )
-        stored, message_id, moved_wave_id = cursor.fetchone()
-    waves_changed([moved_wave_id])
-    if stored and message_id is None:
-        logger.info("status %r for unknown message on channel %s", provider_status, channel.pk)
-    return bool(stored)
+    return _record_in_orm(channel, provider_message_id, provider_status, status, error_code)
 
 
 def status_apply_early_reports(*, channel_id: int, provider_message_ids: list[str]) -> int:
@@ -169,22 +127,6 @@ def status_apply_early_reports(*, channel_id: int, provider_message_ids: list[st
             MessageStatusEvent.objects.filter(pk=event.pk).update(message=message)
             _move(message, event.status, event.error_code)
     return len(early)
-
-
-@cache
-def moves_from(new: str) -> frozenset[str]:
-    """The statuses a message may be in for a report of `new` to move it."""
-    return frozenset(current for current in RANK if _moves_forward(current, new))
-
-
-@cache
-def _record_sql(status: str) -> str:
-    # Our own status names, written into the SQL once per status: an array parameter would
-    # cost more to send than the rest of the statement. Nothing here comes from a request.
-    allowed = sorted(moves_from(status)) or ["-"]  # nothing moves on an unknown status
-    if not all(name.replace("_", "").isalpha() or name == "-" for name in allowed):
-        raise ValueError(f"unexpected status names {allowed}")
-    return _RECORD_SQL_TEMPLATE.replace("{moves_from}", ", ".join(f"'{name}'" for name in allowed))
 
 
 @cache
