@@ -141,23 +141,24 @@ def _cancel_refused(
 ) -> list[OutboundMessage]:
     """Consent again, at claim time: who stopped since fan-out is not sent to."""
     allowed: list[OutboundMessage] = []
-    refused: dict[str, list[int]] = {}
+    refused: dict[str, list[OutboundMessage]] = {}
     for message in messages:
         reason = consent_refusal(message)
         if reason:
-            refused.setdefault(reason, []).append(message.pk)
+            refused.setdefault(reason, []).append(message)
         else:
             allowed.append(message)
-    for reason, ids in refused.items():
-        OutboundMessage.objects.filter(pk__in=ids, status=OutboundStatus.SENDING).update(
+    for reason, those in refused.items():
+        OutboundMessage.objects.filter(
+            pk__in=[message.pk for message in those], status=OutboundStatus.SENDING
+        ).update(
             status=OutboundStatus.CANCELED,
             status_changed_at=timezone.now(),
             error_message=reason,
             lease_expires_at=None,
         )
-        report.count(OutboundStatus.CANCELED, len(ids))
-    if refused:
-        waves_changed(message.wave_id for message in messages if message not in allowed)
+        report.count(OutboundStatus.CANCELED, len(those))
+        waves_changed(message.wave_id for message in those)
     return allowed
 
 
