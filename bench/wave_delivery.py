@@ -33,7 +33,6 @@ def run() -> dict:
 
     from campaigns.models import Campaign, Segment, Variant, Wave, WaveStatus
     from campaigns.services.fanout import fanout_wave
-    from outreach import rate_limit
     from outreach.models import (
         MessageStatusEvent,
         OutboundKind,
@@ -42,6 +41,7 @@ def run() -> dict:
         StatusReportInbox,
         Subscriber,
     )
+    from outreach.redis_client import redis_client
     from outreach.services.channels import channel_create
     from outreach.services.dispatch import dispatch_channel
     from outreach.services.organizations import organization_create
@@ -207,7 +207,7 @@ def run() -> dict:
         return OutboundMessage.objects.exclude(provider_message_id="").count()
 
     def clear_buckets() -> None:
-        client = rate_limit._client()
+        client = redis_client()
         for key in client.scan_iter("amani:bucket:*"):
             client.delete(key)
 

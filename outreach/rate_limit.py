@@ -8,8 +8,6 @@ Dispatch takes tokens for a few messages at once. Without Redis (the demo) nothi
 
 from functools import cache
 
-import redis
-
 from outreach.redis_client import redis_client
 
 # KEYS[1] bucket; ARGV: rate per second, cost. Returns seconds to wait ("0" when granted).
@@ -37,7 +35,7 @@ return tostring(wait)
 
 def take(*, channel_id: int, cost: int, per_second: int) -> float:
     """Take `cost` tokens from the channel's bucket: 0.0 if granted, else seconds to wait."""
-    client = _client()
+    client = redis_client()
     if client is None:
         return 0.0
     # Redis's clock, read inside the script: one clock for every worker.
@@ -45,10 +43,6 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
     return float(wait)
 
 
-def _client() -> redis.Redis | None:
-    return redis_client()
-
-
 @cache
 def _script():
-    return _client().register_script(_TAKE)
+    return redis_client().register_script(_TAKE)

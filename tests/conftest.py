@@ -10,8 +10,8 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from outreach import rate_limit
 from outreach.models import Channel, ChannelKind, Organization, Role
+from outreach.redis_client import redis_client
 from outreach.selectors.channels import forget_webhook_channels
 from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add, organization_create
@@ -138,7 +138,7 @@ def _no_kept_channels() -> None:
 def _fresh_rate_limits() -> Iterator[None]:
     """Each test starts with full token buckets."""
     yield
-    client = rate_limit._client()
+    client = redis_client()
     if client is not None:
         for key in client.scan_iter("amani:bucket:*"):
             client.delete(key)
