@@ -101,6 +101,20 @@ def wave_rollup(*, wave_id: int) -> int:
     return len(cells)
 
 
+# A cell's person dimensions, read from the subscriber (empty for an erased one).
+_SUBSCRIBER_DIMENSIONS = {
+    "region_id": F("subscriber__region_id"),
+    "age_band": F("subscriber__age_band"),
+    "gender": F("subscriber__gender"),
+}
+_TEXT_DIMENSIONS = ("language", "age_band", "gender")
+
+
+def _blanks_for_nulls(row: dict) -> dict:
+    """An erased subscriber's text dimensions come back NULL from the join; cells hold ""."""
+    return {**row, **{name: row[name] or "" for name in _TEXT_DIMENSIONS if name in row}}
+
+
 def _message_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
     handed_over = ~Q(provider_message_id="")
     rows = (
@@ -112,9 +126,7 @@ def _message_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
             "language",
             "channel_id",
             currency=F("price_unit"),
-            region_id=F("subscriber__region_id"),
-            age_band=F("subscriber__age_band"),
-            gender=F("subscriber__gender"),
+            **_SUBSCRIBER_DIMENSIONS,
         )
         .annotate(
             targeted=Count("id"),
@@ -127,9 +139,7 @@ def _message_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
             cost=Sum("price"),
         )
     )
-    return [
-        {**row, "age_band": row["age_band"] or "", "gender": row["gender"] or ""} for row in rows
-    ]
+    return [_blanks_for_nulls(row) for row in rows]
 
 
 def _inbound_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
@@ -141,24 +151,14 @@ def _inbound_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
             "day",
             "channel_id",
             language=F("subscriber__language"),
-            region_id=F("subscriber__region_id"),
-            age_band=F("subscriber__age_band"),
-            gender=F("subscriber__gender"),
+            **_SUBSCRIBER_DIMENSIONS,
         )
         .annotate(
             replies=Count("id", filter=Q(intent__in=REPLIES)),
             opt_outs=Count("id", filter=Q(intent=InboundIntent.STOP)),
         )
     )
-    return [
-        {
-            **row,
-            "language": row["language"] or "",
-            "age_band": row["age_band"] or "",
-            "gender": row["gender"] or "",
-        }
-        for row in rows
-    ]
+    return [_blanks_for_nulls(row) for row in rows]
 
 
 def _click_cells(wave_id: int) -> list[dict]:
