@@ -121,6 +121,15 @@ class OutboundMessage(OrganizationOwned):
     # Lower goes first: replies (0) before urgent waves (1) before the rest (2).
     priority = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The claim that holds a "sending" message: every write a worker makes is fenced on it,
+    # so a worker whose lease was taken back can neither send nor record the message.
+    claim_token = models.UUIDField(null=True, blank=True)
+    # When the current attempt was handed to the provider (set, fenced, right before the call).
+    # Null while the message waits: a STOP or a cancel can still take it back.
+    in_flight_at = models.DateTimeField(null=True, blank=True)
+    # An attempt started then may have reached the provider and we never saw its answer:
+    # the message is reconciled with the provider (from this time) before any resend.
+    outcome_unknown_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)

@@ -155,6 +155,36 @@ def consent_refusal(message: OutboundMessage) -> str:
     return "The subscriber is not subscribed."
 
 
+def messages_cancel_unsent(*, subscriber_id: int, reason: str) -> int:
+    """Cancel every message to this subscriber that has not reached the provider yet.
+
+    Queued, held, and claimed but not yet in flight: a dispatcher's fence (claim token and
+    status, checked in the statement that marks a message in flight) then skips them. The
+    one goodbye is kept. Call it in the transaction that records the opt-out.
+    """
+    cancelled = list(
+        OutboundMessage.objects.filter(
+            subscriber_id=subscriber_id,
+            status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING],
+            in_flight_at__isnull=True,
+        )
+        .exclude(kind=OutboundKind.REPLY, reply_key__in=REPLIES_TO_THE_UNSUBSCRIBED)
+        .values_list("pk", "wave_id")
+    )
+    if cancelled:
+        OutboundMessage.objects.filter(
+            pk__in=[pk for pk, _ in cancelled], in_flight_at__isnull=True
+        ).update(
+            status=OutboundStatus.CANCELED,
+            status_changed_at=timezone.now(),
+            error_message=reason[:500],
+            claim_token=None,
+            lease_expires_at=None,
+        )
+        waves_changed(wave_id for _, wave_id in cancelled)
+    return len(cancelled)
+
+
 def status_url(channel: object) -> str:
     return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])  # type: ignore[attr-defined]
 
