@@ -1,9 +1,20 @@
 """A loopback server that speaks Twilio's Messages API, for tests and benchmarks.
 
 The official SDK is pointed at it (setting TWILIO_BASE_URL), so tests exercise the real SDK
-and never reach the internet. Only `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` is
-served; answers follow Twilio's OpenAPI description (201 bodies shaped like its `create`
-example) and Twilio's error bodies: {"code", "message", "more_info", "status"}.
+and never reach the internet. Served, under `/2010-04-01/Accounts/{AccountSid}/`:
+
+- `POST Messages.json`: send (201, recorded in `sent`);
+- `GET Messages.json`: the account's sent messages, newest first, filtered by `To`, `From`,
+  `DateSent`, `DateSent<` and `DateSent>` and paged by `PageSize` and `Page`;
+- `GET Messages/{MessageSid}.json`: one message, or 404 with Twilio's error 20404.
+
+Answers follow Twilio's OpenAPI description (bodies shaped like its `create` example) and
+Twilio's error bodies: {"code", "message", "more_info", "status"}. A message here never moves
+past "queued", and counts as sent (for the `DateSent` filters) when it was accepted.
+
+Besides failures (`fail_number`, `fail_next`) and a per-request `latency`, the server can
+accept a send and then not answer in time (`time_out_after_accepting`) or at all
+(`drop_after_accepting`): the outcome a client did not see, which it must reconcile.
 """
 
 import base64
@@ -17,11 +28,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
@@ -41,6 +52,11 @@ FROM_REQUIRED = 21603  # 400: a From or a MessagingServiceSid is required
 TO_REQUIRED = 21604  # 400: To is required
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9A-Za-z]+)/Messages\.json$")
+MESSAGE_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9A-Za-z]+)/Messages/(?P<sid>(SM|MM)[0-9a-f]{32})\.json$"
+)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
 
 
 @dataclass
@@ -55,7 +71,19 @@ class SentMessage:
     status_callback: str | None
     sid: str
     params: dict[str, str]
+    # When the request arrived, before any latency; `created_at` is when it was recorded.
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Call:
+    """One request the server received, whatever it answered (the lookups included)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    received_at: datetime
 
 
 @dataclass
@@ -70,6 +98,16 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to hold the answer before writing it (the client has given up by then).
+    hold: float = 0.0
+    # Close the connection without answering at all.
+    drop: bool = False
+
+
+@dataclass
+class _AfterAccepting:
+    hold: float = 0.0
+    drop: bool = False
 
 
 class FakeTwilioApi:
@@ -81,10 +119,15 @@ class FakeTwilioApi:
     def __init__(self, accounts: Mapping[str, str] | None = None, port: int = 0) -> None:
         self.accounts: dict[str, str] = dict(accounts or {})
         self.sent: list[SentMessage] = []
+        self.calls: list[Call] = []
+        # Seconds every request waits before it is handled; read per request, so a test may
+        # change it while requests are in flight (each is served on its own thread).
         self.latency: float = 0.0
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._failing_numbers: dict[str, _Failure] = {}
         self._failing_next: list[_Failure] = []
+        self._after_accepting: list[_AfterAccepting] = []
         self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         host, bound_port = self._server.server_address[:2]
@@ -108,21 +151,47 @@ class FakeTwilioApi:
                 _Failure(code, status, _message_for(code)) for _ in range(count)
             )
 
+    def time_out_after_accepting(self, count: int = 1, seconds: float = 30.0) -> None:
+        """Accept the next `count` sends (recorded, listed), then hold each answer `seconds`.
+
+        With `seconds` above the client's timeout, the SDK raises `requests.ReadTimeout` for
+        a message Twilio did take.
+        """
+        with self._lock:
+            self._after_accepting.extend(_AfterAccepting(hold=seconds) for _ in range(count))
+
+    def drop_after_accepting(self, count: int = 1) -> None:
+        """Accept the next `count` sends (recorded, listed), then close without an answer.
+
+        The SDK raises `requests.ConnectionError` (the server disconnected) for a message
+        Twilio did take.
+        """
+        with self._lock:
+            self._after_accepting.extend(_AfterAccepting(drop=True) for _ in range(count))
+
+    def sent_to(self, to: str) -> list[SentMessage]:
+        """The accepted sends to `to`, oldest first."""
+        with self._lock:
+            return [message for message in self.sent if message.to == to]
+
     def add_account(self, account_sid: str, auth_token: str) -> None:
         """Accept `account_sid` with `auth_token` from now on."""
         with self._lock:
             self.accounts[account_sid] = auth_token
 
     def reset(self) -> None:
-        """Forget what was sent, every failure to come and the latency (accounts stay)."""
+        """Forget what was sent and asked, every failure to come and the latency (accounts stay)."""
         with self._lock:
             self.sent.clear()
+            self.calls.clear()
             self._failing_numbers.clear()
             self._failing_next.clear()
+            self._after_accepting.clear()
             self.latency = 0.0
 
     def close(self) -> None:
-        """Stop serving and free the port."""
+        """Stop serving and free the port (held answers are let go at once)."""
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -135,19 +204,29 @@ class FakeTwilioApi:
 
     def answer(self, method: str, path: str, authorization: str | None, body: bytes) -> _Answer:
         """The answer to one request (called by the handler thread)."""
-        if self.latency > 0:
-            time.sleep(self.latency)
-        match = MESSAGES_PATH.match(path.split("?", 1)[0])
-        if method not in ("POST", "GET") or match is None:
-            return _error(_Failure(NOT_FOUND, 404, f"The requested resource {path} was not found"))
+        received_at = datetime.now(UTC)
+        route, _, query_string = path.partition("?")
+        query = {name: values[0] for name, values in parse_qs(query_string).items()}
+        with self._lock:
+            self.calls.append(Call(method, route, query, received_at))
+        latency = self.latency
+        if latency > 0:
+            time.sleep(latency)
+        many, one = MESSAGES_PATH.match(route), MESSAGE_PATH.match(route)
+        match = many if method in ("POST", "GET") else None
+        match = match or (one if method == "GET" else None)
+        if match is None:
+            return _error(_Failure(NOT_FOUND, 404, f"The requested resource {route} was not found"))
         account_sid = match["account_sid"]
         if not self._authenticated(account_sid, authorization):
             return _error(
                 _Failure(AUTHENTICATE, 401, "Authenticate"),
                 {"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
+        if one is not None:
+            return self._fetch(account_sid, route, one["sid"])
         if method == "GET":
-            return self._list(account_sid, path)
+            return self._list(account_sid, route, query)
         params = {
             name: values[0]
             for name, values in parse_qs(
@@ -165,33 +244,52 @@ class FakeTwilioApi:
             failure = self._failing_numbers.get(params["To"])
             if failure is not None:
                 return _error(failure)
-            message = _sent_message(account_sid, params)
+            message = _sent_message(account_sid, params, received_at)
             self.sent.append(message)
-        return _Answer(201, _resource(message, params))
+            after = self._after_accepting.pop(0) if self._after_accepting else _AfterAccepting()
+        return _Answer(201, _resource(message, params), hold=after.hold, drop=after.drop)
 
-    def _list(self, account_sid: str, path: str) -> _Answer:
-        """GET Messages.json?To=…: the account's messages to that number, newest first."""
-        query = {k: v[0] for k, v in parse_qs(path.partition("?")[2]).items()}
-        size = int(query.get("PageSize", 50))
+    def held(self, seconds: float) -> None:
+        """Wait `seconds` before answering, or less if the server is closing."""
+        self._closing.wait(seconds)
+
+    def _fetch(self, account_sid: str, route: str, sid: str) -> _Answer:
+        """GET Messages/{MessageSid}.json: the message, or Twilio's 20404."""
+        with self._lock:
+            found = [m for m in self.sent if m.sid == sid and m.account_sid == account_sid]
+        if not found:
+            return _error(_Failure(NOT_FOUND, 404, f"The requested resource {route} was not found"))
+        return _Answer(200, _resource(found[0], found[0].params))
+
+    def _list(self, account_sid: str, route: str, query: Mapping[str, str]) -> _Answer:
+        """GET Messages.json: the account's messages that match the filters, newest first."""
+        size = min(max(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+        page = max(int(query.get("Page", 0)), 0)
         with self._lock:
             found = [
                 m
                 for m in reversed(self.sent)
-                if m.account_sid == account_sid and m.to == query.get("To", m.to)
-            ][:size]
-        uri = path.split("?", 1)[0]
+                if m.account_sid == account_sid and _matches(m, query)
+            ]
+        shown = found[page * size : (page + 1) * size]
+        filters = {name: value for name, value in query.items() if name not in ("Page",)}
+
+        def page_uri(number: int) -> str:
+            return f"{route}?{urlencode({**filters, 'PageSize': size, 'Page': number})}"
+
+        more = len(found) > (page + 1) * size
         return _Answer(
             200,
             {
-                "messages": [_resource(m, m.params) for m in found],
-                "end": max(len(found) - 1, 0),
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "page": 0,
+                "messages": [_resource(m, m.params) for m in shown],
+                "end": page * size + max(len(shown) - 1, 0),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1) if more else None,
+                "page": page,
                 "page_size": size,
-                "previous_page_uri": None,
-                "start": 0,
-                "uri": uri,
+                "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+                "start": page * size,
+                "uri": page_uri(page),
             },
         )
 
@@ -261,6 +359,14 @@ def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
             answer = api.answer(self.command, self.path, self.headers.get("Authorization"), body)
+            if answer.drop:
+                # Accepted, then gone: the client reads an empty answer on a closed connection.
+                self.close_connection = True
+                return
+            if answer.hold > 0:
+                api.held(answer.hold)
+                # The client has stopped waiting: the late answer goes to a closed socket.
+                self.close_connection = True
             payload = json.dumps(answer.body).encode()
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -268,7 +374,10 @@ def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.wfile.write(payload)
+            except OSError:
+                self.close_connection = True  # the client gave up on a held answer
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # Quiet: tests and benchmarks read `sent`, not a log.
@@ -286,7 +395,38 @@ def _invalid(params: Mapping[str, str]) -> _Failure | None:
     return None
 
 
-def _sent_message(account_sid: str, params: Mapping[str, str]) -> SentMessage:
+def _matches(message: SentMessage, query: Mapping[str, str]) -> bool:
+    """Whether `message` passes the list's filters (a message here is sent when accepted)."""
+    if message.to != query.get("To", message.to):
+        return False
+    if (message.from_ or "") != query.get("From", message.from_ or ""):
+        return False
+    sent = message.created_at
+    for name, keep in (
+        ("DateSent", lambda moment, bound: moment == bound),
+        ("DateSent<", lambda moment, bound: moment <= bound),
+        ("DateSent>", lambda moment, bound: moment >= bound),
+    ):
+        if name in query:
+            bound = _moment(query[name])
+            # A bare date compares with the day the message was sent, a datetime to the second.
+            moment = sent.date() if type(bound) is date else sent.replace(microsecond=0)
+            if not keep(moment, bound):
+                return False
+    return True
+
+
+def _moment(value: str) -> date | datetime:
+    """A `DateSent` filter's value: `YYYY-MM-DD` or ISO 8601 `YYYY-MM-DDTHH:MM:SSZ`."""
+    if "T" not in value:
+        return date.fromisoformat(value)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _sent_message(
+    account_sid: str, params: Mapping[str, str], received_at: datetime
+) -> SentMessage:
     return SentMessage(
         account_sid=account_sid,
         to=params["To"],
@@ -296,6 +436,7 @@ def _sent_message(account_sid: str, params: Mapping[str, str]) -> SentMessage:
         status_callback=params.get("StatusCallback") or None,
         sid="SM" + uuid.uuid4().hex,
         params=dict(params),
+        received_at=received_at,
     )
 
 
@@ -371,4 +512,4 @@ def _serve(latency: float, ready: multiprocessing.Queue) -> None:
     ready.put(api.base_url)
     while True:
         time.sleep(3600)
-        api.reset()  # a long benchmark must not grow `sent` without end
+        api.reset()  # a long benchmark must not grow `sent` and `calls` without end
