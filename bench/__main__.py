@@ -11,6 +11,7 @@ BENCHMARKS = [
     "subscriber_import",
     "wave_delivery",
     "reports",
+    "stop_latency",
 ]
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,3 +291,108 @@ def _wait_for(url: str, server: subprocess.Popen, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+class ProviderLog:
+    """The call log of a local Twilio API running in a process of its own.
+
+    `entries()` returns every message it accepted so far, in order, as (to, body, unix time
+    it reached the provider). The time is the server's `received_at` when it keeps one,
+    else its `created_at` (`clock` says which); both are read on this machine's clock.
+    """
+
+    def __init__(self, base_url: str, clock: str, pipe: Any, stop: Callable[[], None]) -> None:
+        self.base_url, self.clock = base_url, clock
+        self._pipe, self._stop, self._entries = pipe, stop, []
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[tuple[str, str, float]]:
+        with self._lock:
+            self._pipe.send(len(self._entries))
+            self._entries.extend(self._pipe.recv())
+            return list(self._entries)
+
+    def close(self) -> None:
+        self._stop()
+
+
+@contextlib.contextmanager
+def twilio_api_with_log(latency: float = 0.0) -> Iterator[ProviderLog]:
+    """A local Twilio API (tests/support/twilio_api.py) in another process, its log readable."""
+    import multiprocessing
+
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.Process(
+        target=_serve_twilio_with_log, args=(latency, theirs), daemon=True
+    )
+    process.start()
+    if not ours.poll(30):
+        process.terminate()
+        raise RuntimeError("the local Twilio API did not start")
+    base_url, clock = ours.recv()
+    log = ProviderLog(base_url, clock, ours, process.terminate)
+    try:
+        yield log
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def _serve_twilio_with_log(latency: float, pipe: Any) -> None:
+    from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi, SentMessage
+
+    api = FakeTwilioApi({ACCOUNT_SID: AUTH_TOKEN})
+    api.latency = latency
+    clock = "received_at" if "received_at" in SentMessage.__dataclass_fields__ else "created_at"
+    pipe.send((api.base_url, clock))
+    while True:
+        start = pipe.recv()
+        sent = api.sent[start:]  # one slice of a list only appended to: consistent
+        pipe.send([(m.to, m.body, getattr(m, clock).timestamp()) for m in sent])
+
+
+@contextlib.contextmanager
+def celery_processes(
+    env: dict[str, str], commands: list[list[str]], folder: Path
+) -> Iterator[list[subprocess.Popen]]:
+    """Celery processes (`celery -A config <command…>`), each logging to a file in `folder`.
+
+    Workers among them must have a `--hostname name@%h`: this waits until each answers a ping.
+    """
+    from config.celery import app
+
+    processes, logs = [], []
+    try:
+        for number, command in enumerate(commands):
+            log = (folder / f"celery-{number}.log").open("w")
+            logs.append(log)
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "config", *command],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        names = {c[c.index("--hostname") + 1].split("@")[0] for c in commands if "--hostname" in c}
+        deadline = time.monotonic() + 60
+        while names and time.monotonic() < deadline:
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"a Celery process exited early; its log is in {folder}")
+            for reply in app.control.ping(timeout=0.5) or []:
+                names -= {hostname.split("@")[0] for hostname in reply}
+        if names:
+            raise RuntimeError(f"Celery workers {sorted(names)} did not answer; logs in {folder}")
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
