@@ -6,9 +6,16 @@ a slow channel) is granted once the bucket is full and leaves it in debt, so it 
 Dispatch takes tokens for a few messages at once. Without Redis (the demo) nothing is limited.
 """
 
+import logging
+import threading
+import time
 from functools import cache
 
+import redis
+
 from outreach.redis_client import redis_client
+
+logger = logging.getLogger(__name__)
 
 # KEYS[1] bucket; ARGV: rate per second, cost. Returns seconds to wait ("0" when granted).
 _TAKE = """
@@ -38,9 +45,39 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
     client = redis_client()
     if client is None:
         return 0.0
-    # Redis's clock, read inside the script: one clock for every worker.
-    wait = _script()(keys=[f"amani:bucket:channel:{channel_id}"], args=[per_second, cost])
+    try:
+        # Redis's clock, read inside the script: one clock for every worker.
+        wait = _script()(keys=[f"amani:bucket:channel:{channel_id}"], args=[per_second, cost])
+    except redis.RedisError:
+        # Redis holds no data: without it, each process keeps a share of the rate itself.
+        return _local_take(channel_id, cost, per_second)
     return float(wait)
+
+
+_local: dict[int, tuple[float, float]] = {}  # channel -> (tokens, at)
+_local_lock = threading.Lock()
+_warned_at = 0.0
+
+
+def _local_take(channel_id: int, cost: int, per_second: int) -> float:
+    """The same bucket in this process, at a share of the rate, while Redis is away."""
+    from django.conf import settings
+
+    global _warned_at
+    rate = max(1.0, per_second / max(1, settings.DISPATCHERS_PER_CHANNEL))
+    now = time.monotonic()
+    with _local_lock:
+        if now - _warned_at > 60:
+            logger.warning("rate limiter unavailable (Redis); limiting in this process")
+            _warned_at = now
+        tokens, at = _local.get(channel_id, (rate, now))
+        tokens = min(rate, tokens + (now - at) * rate)
+        needed = min(cost, rate)
+        if tokens >= needed:
+            _local[channel_id] = (tokens - cost, now)
+            return 0.0
+        _local[channel_id] = (tokens, now)
+        return (needed - tokens) / rate
 
 
 @cache

@@ -1,9 +1,13 @@
 """Celery tasks of the outreach app: thin, they take ids or names and call a service."""
 
 from celery import shared_task
-from django.core.cache import cache
 
-from outreach.services.dispatch import channels_with_queued_messages, dispatch_channel
+from outreach.dispatchers import dispatcher_slot, dispatchers_active
+from outreach.services.dispatch import (
+    channel_has_ready_messages,
+    channels_with_queued_messages,
+    dispatch_channel,
+)
 from outreach.services.health import heartbeat_record
 from outreach.services.inbound import inbound_handle
 from outreach.services.outbound import message_send
@@ -57,18 +61,21 @@ def sweep() -> dict[str, int]:
 
 @shared_task(name="outreach.tasks.dispatch")
 def dispatch(channel_id: int) -> dict[str, int]:
-    """Idempotent: claims are atomic, so two of these on one channel share the work."""
-    cache.set(f"amani:dispatching:{channel_id}", 1, timeout=45)
-    report = dispatch_channel(channel_id=channel_id)
-    if report.claimed:
-        dispatch.apply_async(args=[channel_id], queue="bulk")  # more may be waiting
+    """Idempotent: claims are atomic and fenced. Ends at once when the channel already has
+    its DISPATCHERS_PER_CHANNEL dispatchers; a dispatcher hands on to one successor."""
+    with dispatcher_slot(channel_id) as slot:
+        if slot is None:
+            return {"busy": 1}
+        report = dispatch_channel(channel_id=channel_id, keepalive=slot.heartbeat)
+    if channel_has_ready_messages(channel_id):
+        dispatch.apply_async(args=[channel_id], queue="bulk")  # more is waiting
     return report.outcomes
 
 
 @shared_task(name="outreach.tasks.dispatch_tick")
 def dispatch_tick() -> list[int]:
     """Make sure every channel with queued messages has a dispatcher (after a crash, say)."""
-    idle = [c for c in channels_with_queued_messages() if not cache.get(f"amani:dispatching:{c}")]
+    idle = [c for c in channels_with_queued_messages() if not dispatchers_active(c)]
     for channel_id in idle:
         dispatch.apply_async(args=[channel_id], queue="bulk")
     return idle

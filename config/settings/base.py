@@ -138,6 +138,8 @@ DISPATCH_CONCURRENCY = env.int(
 )  # one at a time in the demo: SQLite takes one writer
 # A claimed message not recorded within this long goes back to the queue (its worker died).
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
+# Dispatchers working one channel at once, across all workers (slots in Redis).
+DISPATCHERS_PER_CHANNEL = env.int("DISPATCHERS_PER_CHANNEL", default=2)
 
 # --- Redis and Celery -------------------------------------------------------
 # Without a broker (the demo) Celery runs every task in-process, at once.

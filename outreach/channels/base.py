@@ -10,7 +10,10 @@ from outreach.models import Channel
 
 
 class TransportError(AmaniError):
-    """A send that did not happen. `permanent` says whether trying again could help."""
+    """A send that did not happen, or may not have. `permanent` says whether trying again
+    could help; `outcome_unknown` that the request may have reached the provider (a read
+    timeout, a connection cut after the request was written), so the message must be
+    reconciled with the provider before it is ever sent again."""
 
     code = "transport_error"
 
@@ -21,9 +24,11 @@ class TransportError(AmaniError):
         permanent: bool,
         provider_code: str = "",
         unsubscribed: bool = False,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.outcome_unknown = outcome_unknown
         self.provider_code = provider_code
         # The provider says the recipient opted out with it (Twilio 21610): record it as ours.
         self.unsubscribed = unsubscribed
@@ -45,5 +50,7 @@ class ChannelAdapter(Protocol):
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime
     ) -> SendResult | None:
-        """The provider's record of this message if it took it since `since` (crash recovery)."""
+        """The provider's record of this message if it took it since `since` (reconcile).
+
+        Raises TransportError when the provider cannot be asked: that is not a "no"."""
         ...

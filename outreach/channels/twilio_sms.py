@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from outreach.channels.base import SendResult, TransportError
 from outreach.channels.twilio_client import twilio_client
@@ -53,12 +54,11 @@ class TwilioSmsAdapter:
         except TwilioRestException as error:
             raise classify(error) from error
         except (requests.Timeout, requests.ConnectionError) as error:
-            raise TransportError(
-                f"Twilio unreachable: {type(error).__name__}", permanent=False
-            ) from error
+            raise unreachable(error) from error
         except TwilioException as error:
+            # An answer we cannot read: Twilio may well have taken the message.
             raise TransportError(
-                f"Twilio answered unexpectedly: {error}", permanent=True
+                f"Twilio answered unexpectedly: {error}", permanent=False, outcome_unknown=True
             ) from error
         if not getattr(message, "sid", None):
             raise TransportError("Twilio answered without a message SID.", permanent=True)
@@ -78,9 +78,9 @@ class TwilioSmsAdapter:
             recent = client.messages.list(to=to, limit=20)
         except TwilioRestException as error:
             raise classify(error) from error
-        except (requests.Timeout, requests.ConnectionError) as error:
+        except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
             raise TransportError(
-                f"Twilio unreachable: {type(error).__name__}", permanent=False
+                f"Twilio could not be asked: {type(error).__name__}", permanent=False
             ) from error
         for message in recent:
             created = message.date_created
@@ -90,6 +90,15 @@ class TwilioSmsAdapter:
                     status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
                 )
         return None
+
+
+def unreachable(error: requests.RequestException) -> TransportError:
+    """A network failure: "not sent" only if the request never left (no connection made)."""
+    return TransportError(
+        f"Twilio unreachable: {type(error).__name__}",
+        permanent=False,
+        outcome_unknown=not _never_connected(error),
+    )
 
 
 def classify(error: TwilioRestException) -> TransportError:
@@ -107,6 +116,15 @@ def classify(error: TwilioRestException) -> TransportError:
         provider_code=str(code or error.status),
         unsubscribed=code == UNSUBSCRIBED_ERROR_CODE,
     )
+
+
+def _never_connected(error: requests.RequestException) -> bool:
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = getattr(error.args[0] if error.args else None, "reason", None)
+        return isinstance(reason, NewConnectionError | NameResolutionError)
+    return False  # a read timeout: the request was written, Twilio may have taken it
 
 
 def _price(value: object) -> Decimal | None:

@@ -1,20 +1,23 @@
 """Dispatch: workers claim queued messages of a channel in batches and send them concurrently.
 
 The database is the queue of record. A claim is one UPDATE … WHERE id IN (SELECT … FOR
-UPDATE SKIP LOCKED) that moves a batch to "sending" with a lease, so any number of
-workers share a channel without ever taking the same message; replies go before urgent
-waves before the rest. The claimed batch is loaded in one query and checked for consent
-at once; then, a few messages at a time, the dispatcher takes their tokens from the
-channel's bucket and hands them to a pool of sending threads that only talk to the
-provider. What the provider took is recorded a group at a time in one statement; a
-failure goes through `message_failed`. A message whose lease expires (its worker died)
-goes back to the queue through the sweeper, and the next sender asks the provider first.
+UPDATE SKIP LOCKED) that moves a batch to "sending" with a lease and a claim token, so
+any number of workers share a channel without ever taking the same message; replies go
+before urgent waves before the rest. A batch is no larger than half a lease of the
+channel's rate, and its lease is renewed while the dispatcher waits for tokens. Then, a
+few messages at a time: tokens from the channel's bucket, and right before the provider
+call the wave's gate, consent and the claim are checked in one short transaction
+(`messages_take_in_flight`); the group goes to a pool of sending threads that only talk to
+the provider, and is recorded in one statement fenced on the claim. A failure goes through
+`message_failed`. A message whose lease expires (its worker died) goes back to the queue
+through the sweeper, in doubt if its call may have gone out.
 """
 
 import logging
 import time
+import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -27,19 +30,26 @@ from outreach import rate_limit
 from outreach.channels.base import SendResult, TransportError
 from outreach.models import Channel, OutboundMessage, OutboundStatus
 from outreach.services.outbound import (
-    LEASE,
-    consent_refusal,
+    MAX_ATTEMPTS,
     message_failed,
+    message_give_up,
     messages_record_sent,
+    messages_renew_lease,
+    messages_take_in_flight,
     transmit,
 )
-from outreach.wave_activity import waves_changed
+from outreach.services.outbound import lease as lease_duration
 
 logger = logging.getLogger(__name__)
 
-# A group shares one token take and one record statement: at most this many messages, and
-# at most a tenth of a second of the channel's rate, so slow channels stay smooth.
+# A group shares one token take, one fence and one record statement: at most this many
+# messages, and at most a tenth of a second of the channel's rate, so slow channels stay smooth.
 GROUP_SIZE = 64
+# Sends handed to the threads but not started, per thread: a marked message's call starts
+# soon, well within its lease, even when the provider is slow.
+WAITING_PER_THREAD = 2
+
+Keepalive = Callable[[], bool]  # renews what the dispatcher holds; False when it lost it
 
 
 @dataclass
@@ -51,14 +61,21 @@ class DispatchReport:
         self.outcomes[status] = self.outcomes.get(status, 0) + n
 
 
-def claim_batch(*, channel_id: int, limit: int) -> list[int]:
-    """Atomically take up to `limit` queued messages of a channel: ids, in priority order."""
+@dataclass(frozen=True)
+class Claim:
+    token: uuid.UUID
+    ids: list[int]
+
+
+def claim_batch(*, channel_id: int, limit: int) -> Claim:
+    """Atomically take up to `limit` ready messages of a channel, in priority order."""
     now = timezone.now()
+    token = uuid.uuid4()
     with transaction.atomic():
         ready = (
             OutboundMessage.objects.select_for_update(skip_locked=True)
             .filter(channel_id=channel_id, status=OutboundStatus.QUEUED)
-            .exclude(lease_expires_at__gt=now)  # a retry's "not before"
+            .exclude(lease_expires_at__gt=now)  # a retry's or a closed window's "not before"
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
@@ -67,46 +84,62 @@ def claim_batch(*, channel_id: int, limit: int) -> list[int]:
             OutboundMessage.objects.filter(pk__in=ids, status=OutboundStatus.QUEUED).update(
                 status=OutboundStatus.SENDING,
                 attempts=F("attempts") + 1,
-                lease_expires_at=now + LEASE,
+                lease_expires_at=now + lease_duration(),
                 status_changed_at=now,
+                claim_token=token,
+                in_flight_at=None,
             )
-    return ids
+    return Claim(token=token, ids=ids)
 
 
-def claimed_messages(channel: Channel, ids: list[int]) -> list[OutboundMessage]:
+def claimed_messages(channel: Channel, claim: Claim) -> list[OutboundMessage]:
     """The claimed messages with their subscribers, in claim order, in one query."""
     by_id = {
         message.pk: message
-        for message in OutboundMessage.objects.filter(pk__in=ids)
+        for message in OutboundMessage.objects.filter(pk__in=claim.ids, claim_token=claim.token)
         .select_related("subscriber")
         .only(
             "id", "organization_id", "channel_id", "to_address", "kind", "reply_key", "body",
-            "segments", "attempts", "error_code", "created_at", "wave_id",
-            "subscriber__id", "subscriber__consent_status",
+            "segments", "attempts", "error_code", "created_at", "wave_id", "claim_token",
+            "outcome_unknown_since", "subscriber__id", "subscriber__consent_status",
         )
     }  # fmt: skip
-    messages = [by_id[pk] for pk in ids if pk in by_id]
+    messages = [by_id[pk] for pk in claim.ids if pk in by_id]
     for message in messages:
         message.channel = channel
     return messages
 
 
-def dispatch_channel(*, channel_id: int, seconds: float = 30.0) -> DispatchReport:
-    """Send the channel's queued messages for up to `seconds`; returns what happened."""
+def dispatch_channel(
+    *, channel_id: int, seconds: float = 30.0, keepalive: Keepalive | None = None
+) -> DispatchReport:
+    """Send the channel's queued messages for up to `seconds`; returns what happened.
+
+    `keepalive` (the dispatcher's slot heartbeat) is called between groups and while
+    waiting for tokens; when it answers False the dispatcher stops after the current group.
+    """
     channel = Channel.objects.get(pk=channel_id)
     concurrency = max(1, settings.DISPATCH_CONCURRENCY)
-    batch_size = max(concurrency * 4, min(1000, channel.messages_per_second * 2))
     report = DispatchReport()
     deadline = time.monotonic() + seconds
+    alive = keepalive or (lambda: True)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch") as senders:
-        while time.monotonic() < deadline:
-            ids = claim_batch(channel_id=channel_id, limit=batch_size)
-            if not ids:
+        while time.monotonic() < deadline and alive():
+            claim = claim_batch(channel_id=channel_id, limit=batch_size(channel, concurrency))
+            if not claim.ids:
                 break
-            report.claimed += len(ids)
-            # One batch at a time: a pause takes effect at the next claim.
-            _send_batch(channel, claimed_messages(channel, ids), senders, report)
+            report.claimed += len(claim.ids)
+            # One batch at a time: a pause takes effect at the next group.
+            messages = claimed_messages(channel, claim)
+            _send_batch(channel, messages, senders, concurrency, report, alive)
     return report
+
+
+def batch_size(channel: Channel, concurrency: int) -> int:
+    """Enough to keep the threads busy, never more than half a lease of the channel's rate."""
+    wanted = max(concurrency * 4, min(1000, channel.messages_per_second * 2))
+    covered = int(channel.messages_per_second * lease_duration().total_seconds() / 2)
+    return max(1, min(wanted, covered))
 
 
 def channels_with_queued_messages() -> list[int]:
@@ -118,48 +151,69 @@ def channels_with_queued_messages() -> list[int]:
     )
 
 
-Outcome = SendResult | TransportError | Exception
+def channel_has_ready_messages(channel_id: int) -> bool:
+    """Queued messages whose "not before" has passed: work for a dispatcher now."""
+    return (
+        OutboundMessage.objects.filter(channel_id=channel_id, status=OutboundStatus.QUEUED)
+        .exclude(lease_expires_at__gt=timezone.now())
+        .exists()
+    )
+
+
+Outcome = SendResult | TransportError
 
 
 def _send_batch(
     channel: Channel,
     messages: list[OutboundMessage],
     senders: ThreadPoolExecutor,
+    threads: int,
     report: DispatchReport,
+    alive: Keepalive,
 ) -> None:
-    allowed = _cancel_refused(messages, report)
+    exhausted = [message for message in messages if message.attempts > MAX_ATTEMPTS]
+    for message in exhausted:
+        report.count(message_give_up(message).status)
+    waiting = deque(message for message in messages if message.attempts <= MAX_ATTEMPTS)
     in_flight: deque[tuple[OutboundMessage, Future[Outcome]]] = deque()
-    for group in _groups(allowed, per_second=channel.messages_per_second):
-        _take_tokens(channel, sum(message.segments for message in group))
-        in_flight.extend((message, senders.submit(_transmit, message)) for message in group)
-        _record(in_flight, report, wait=len(in_flight) > 4 * GROUP_SIZE)
+    keep = _LeaseKeeper(waiting, alive)
+    for group in _groups(list(waiting), per_second=channel.messages_per_second):
+        if not keep.alive:
+            break  # the lease lapses; the sweeper gives the rest to another dispatcher
+        _take_tokens(channel, sum(message.segments for message in group), keep)
+        for _ in group:
+            waiting.popleft()
+        # A bounded line at the threads: a message marked in flight is sent soon after.
+        while len(in_flight) >= WAITING_PER_THREAD * threads:
+            in_flight[0][1].result()
+            _record(in_flight, report, wait=False)
+        for message in messages_take_in_flight(group, counts=report.outcomes):
+            in_flight.append((message, senders.submit(transmit, message)))
+        _record(in_flight, report, wait=False)
+        keep.tick()
     _record(in_flight, report, wait=True)
 
 
-def _cancel_refused(
-    messages: list[OutboundMessage], report: DispatchReport
-) -> list[OutboundMessage]:
-    """Consent again, at claim time: who stopped since fan-out is not sent to."""
-    allowed: list[OutboundMessage] = []
-    refused: dict[str, list[OutboundMessage]] = {}
-    for message in messages:
-        reason = consent_refusal(message)
-        if reason:
-            refused.setdefault(reason, []).append(message)
-        else:
-            allowed.append(message)
-    for reason, those in refused.items():
-        OutboundMessage.objects.filter(
-            pk__in=[message.pk for message in those], status=OutboundStatus.SENDING
-        ).update(
-            status=OutboundStatus.CANCELED,
-            status_changed_at=timezone.now(),
-            error_message=reason,
-            lease_expires_at=None,
-        )
-        report.count(OutboundStatus.CANCELED, len(those))
-        waves_changed(message.wave_id for message in those)
-    return allowed
+class _LeaseKeeper:
+    """Renews the claim on the messages still waiting, and the dispatcher's slot, in time."""
+
+    HEARTBEAT_EVERY = 5.0  # seconds between slot heartbeats
+
+    def __init__(self, waiting: "deque[OutboundMessage]", alive: Keepalive) -> None:
+        self.waiting = waiting
+        self.check_alive = alive
+        self.alive = True
+        self.renewed_at = self.beat_at = time.monotonic()
+        self.renew_every = lease_duration().total_seconds() / 3
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.beat_at >= min(self.HEARTBEAT_EVERY, self.renew_every):
+            self.alive = self.check_alive()
+            self.beat_at = now
+        if now - self.renewed_at >= self.renew_every and self.waiting:
+            messages_renew_lease(list(self.waiting))
+            self.renewed_at = now
 
 
 def _groups(messages: list[OutboundMessage], *, per_second: int) -> Iterator[list[OutboundMessage]]:
@@ -176,19 +230,12 @@ def _groups(messages: list[OutboundMessage], *, per_second: int) -> Iterator[lis
         yield group
 
 
-def _take_tokens(channel: Channel, cost: int) -> None:
+def _take_tokens(channel: Channel, cost: int, keep: _LeaseKeeper) -> None:
     while (wait := rate_limit.take(
         channel_id=channel.pk, cost=cost, per_second=channel.messages_per_second
     )) > 0:  # fmt: skip
-        time.sleep(wait)
-
-
-def _transmit(message: OutboundMessage) -> Outcome:
-    """On a sending thread: the provider only, no database."""
-    try:
-        return transmit(message)
-    except Exception as error:  # a TransportError, or a surprise the dispatcher reports
-        return error
+        time.sleep(min(wait, 1.0))
+        keep.tick()
 
 
 def _record(
@@ -201,18 +248,13 @@ def _record(
     sent: list[tuple[OutboundMessage, SendResult]] = []
     while in_flight and (wait or in_flight[0][1].done()):
         message, future = in_flight.popleft()
-        outcome = future.result()
+        try:
+            outcome: Outcome = future.result()
+        except TransportError as error:
+            outcome = error
         if isinstance(outcome, SendResult):
             sent.append((message, outcome))
             report.count(outcome.status)
-        elif isinstance(outcome, TransportError):
-            report.count(message_failed(message, outcome).status)
         else:
-            # One message's surprise must not stop the batch; its lease will bring it back.
-            logger.error(
-                "delivering message %s failed unexpectedly",
-                message.pk,
-                exc_info=(type(outcome), outcome, outcome.__traceback__),
-            )
-            report.count("error")
+            report.count(message_failed(message, outcome).status)
     messages_record_sent(sent)

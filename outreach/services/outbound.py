@@ -1,13 +1,19 @@
 """Outbound messages: queue one, and send it — the one choke point every send goes through.
 
-`message_send` claims the message with a conditional UPDATE, checks consent again,
-takes tokens from the channel's rate limiter, calls the channel's adapter, and
-records the outcome. It is the only place that handles adapter errors.
+A worker sends only what it still holds. Every claim carries a token; every write a
+worker makes after it (marking a message in flight, recording it sent, failed or queued
+again) is fenced on that token and on the "sending" status, so a worker whose lease was
+taken back, or whose message a STOP or a cancel took back, changes nothing and sends
+nothing. Right before the provider call (`messages_take_in_flight`) the wave's gate and
+the subscriber's consent are checked again. An outcome we did not see is "unknown" and
+the message is reconciled with the provider before any resend (`transmit`). This module
+is the only place that handles adapter errors; `message_send` is the path of one reply,
+`outreach.services.dispatch` the path of a batch, through the same steps.
 """
 
 import logging
 import random
-import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +23,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from outreach import rate_limit
+from outreach import rate_limit, send_gates
 from outreach.channels.base import SendResult, TransportError
 from outreach.channels.registry import adapter_for
 from outreach.models import (
@@ -37,10 +43,21 @@ from outreach.wave_activity import waves_changed
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-LEASE_EXPIRED = "lease_expired"  # set by the sweeper on a message whose worker died
-RECONCILE_MARGIN = timedelta(seconds=60)  # the provider's clock and ours may differ a little
-# A claimed message not recorded within this long is taken back by the sweeper.
-LEASE = timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+# The provider's clock and ours may differ a little, and Twilio dates have whole seconds.
+RECONCILE_MARGIN = timedelta(seconds=5)
+
+
+def lease() -> timedelta:
+    """A claimed message not recorded within this long is taken back by the sweeper."""
+    return timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+
+
+def in_flight_lease() -> timedelta:
+    """Once in flight, a message waits behind at most two calls per sending thread, then its
+    own call times out: its lease covers all three, so a live call never outlasts its claim."""
+    return max(lease(), timedelta(seconds=3 * settings.TWILIO_TIMEOUT_SECONDS + 5))
+
+
 # The only reply someone who has opted out may get: the one goodbye.
 REPLIES_TO_THE_UNSUBSCRIBED = frozenset({"goodbye"})
 
@@ -82,61 +99,163 @@ def message_enqueue(message: OutboundMessage) -> None:
 
 
 def message_send(*, message_id: int) -> SendOutcome:
-    """Send one queued message once. Safe to call twice: only one call claims it."""
+    """Send one queued message now (a reply's task). Safe to call twice: one call claims it.
+
+    The same steps as a dispatcher's batch, for a batch of one: claim with a token, take
+    tokens (or come back later), fence and check consent right before the call, record.
+    """
+    token = uuid.uuid4()
     claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
         status=OutboundStatus.SENDING,
         attempts=F("attempts") + 1,
         status_changed_at=timezone.now(),
-        lease_expires_at=timezone.now() + LEASE,
+        lease_expires_at=timezone.now() + lease(),
+        claim_token=token,
+        in_flight_at=None,
     )
     if claimed != 1:
         return SendOutcome(status="not_queued")
     message = OutboundMessage.objects.select_related("channel", "subscriber").get(pk=message_id)
-    return message_deliver(message, wait_for_tokens=False)
-
-
-def message_deliver(message: OutboundMessage, *, wait_for_tokens: bool) -> SendOutcome:
-    """Send a message this worker has claimed: consent again, rate limit, adapter, record."""
-    refusal = consent_refusal(message)
-    if refusal:
-        return _finish(message, OutboundStatus.CANCELED, error_message=refusal)
+    if message.attempts > MAX_ATTEMPTS:
+        return message_give_up(message)
     channel = message.channel
-    while True:
-        wait = rate_limit.take(
-            channel_id=channel.pk, cost=message.segments, per_second=channel.messages_per_second
-        )
-        if wait <= 0:
-            break
-        if not wait_for_tokens:
-            _requeue(message, count_attempt=False)
-            return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
-        time.sleep(wait)
+    wait = rate_limit.take(
+        channel_id=channel.pk, cost=message.segments, per_second=channel.messages_per_second
+    )
+    if wait > 0:
+        _requeue(message, count_attempt=False)
+        return SendOutcome(status=OutboundStatus.QUEUED, retry_in=wait)
+    if not messages_take_in_flight([message]):
+        status = OutboundMessage.objects.filter(pk=message_id).values_list("status", flat=True)
+        return SendOutcome(status=status.first() or "not_queued")
     try:
         result = transmit(message)
     except TransportError as error:
         return message_failed(message, error)
-    message.provider_message_id = result.provider_message_id
-    message.price, message.price_unit = result.price, result.price_unit
-    message.sent_at = timezone.now()
-    return _finish(message, result.status)
+    messages_record_sent([(message, result)])
+    return SendOutcome(status=result.status)
+
+
+def messages_take_in_flight(
+    messages: list[OutboundMessage], *, counts: dict[str, int] | None = None
+) -> list[OutboundMessage]:
+    """Right before the provider call: the claimed messages that may go, marked in flight.
+
+    One short transaction per group. The wave's gate first (cancelled: cancel; paused:
+    hold; outside its sending window: back to the queue until the next opening, no attempt
+    counted); then consent, read fresh with the subscribers locked FOR SHARE (a STOP's
+    consent_record locks the subscriber first, so a STOP either waits for this statement or
+    is seen by it); then the fence: only messages still held by their claim (token and
+    status) are marked in flight and their lease renewed. A message that lost its claim is
+    skipped: whoever holds it now decides. `counts` tallies what was not sent.
+    """
+    if not messages:
+        return []
+    tally = counts if counts is not None else {}
+    messages = _apply_holds(messages, tally)
+    if not messages:
+        return []
+    by_id = {message.pk: message for message in messages}
+    subscriber_ids = sorted({m.subscriber_id for m in messages if m.subscriber_id is not None})
+    with transaction.atomic(), connection.cursor() as cursor:
+        consent: dict[int, str] = {}
+        if subscriber_ids:
+            cursor.execute(
+                "SELECT id, consent_status FROM outreach_subscriber WHERE id = ANY(%s) "
+                "ORDER BY id FOR SHARE",
+                [subscriber_ids],
+            )
+            consent = dict(cursor.fetchall())
+        allowed: list[int] = []
+        refused: dict[str, list[int]] = {}
+        for message in messages:
+            if message.subscriber_id is not None:
+                if message.subscriber_id not in consent:
+                    message.subscriber = None  # erased since the claim
+                else:
+                    message.subscriber.consent_status = consent[message.subscriber_id]
+            reason = consent_refusal(message)
+            if reason:
+                refused.setdefault(reason, []).append(message.pk)
+            else:
+                allowed.append(message.pk)
+        marked: dict[int, datetime] = {}
+        for token, ids in _by_token(by_id, allowed).items():
+            cursor.execute(
+                "UPDATE outreach_outboundmessage SET in_flight_at = now(), "
+                "lease_expires_at = now() + %s "
+                "WHERE id = ANY(%s) AND claim_token = %s AND status = %s "
+                "AND in_flight_at IS NULL RETURNING id, in_flight_at",
+                [in_flight_lease(), ids, token, OutboundStatus.SENDING],
+            )
+            marked.update(cursor.fetchall())
+        for reason, ids in refused.items():
+            for token, mine in _by_token(by_id, ids).items():
+                cancelled = _fenced(mine, token).update(
+                    status=OutboundStatus.CANCELED,
+                    status_changed_at=timezone.now(),
+                    error_message=reason[:500],
+                    lease_expires_at=None,
+                    claim_token=None,
+                )
+                _count(tally, OutboundStatus.CANCELED, cancelled)
+        waves_changed(by_id[pk].wave_id for ids in refused.values() for pk in ids)
+    _count(tally, "not_ours", len(allowed) - len(marked))
+    taken = []
+    for pk in allowed:
+        if pk in marked:
+            by_id[pk].in_flight_at = marked[pk]
+            taken.append(by_id[pk])
+    return taken
+
+
+def messages_renew_lease(messages: list[OutboundMessage]) -> int:
+    """Keep the claim on messages still waiting for tokens: a live worker's lease never lapses."""
+    renewed = 0
+    for token, ids in _by_token({m.pk: m for m in messages}, [m.pk for m in messages]).items():
+        renewed += _fenced(ids, token).update(lease_expires_at=timezone.now() + lease())
+    return renewed
 
 
 def transmit(message: OutboundMessage) -> SendResult:
     """Hand a claimed message to its channel's provider, or find that it already has it.
 
-    No database work: dispatch calls this from its sending threads. Raises TransportError.
+    No database work: dispatch calls this from its sending threads. A message whose earlier
+    attempt may have reached the provider is looked up first, from the start of that
+    attempt; a lookup that fails leaves the outcome unknown, never "not sent". Raises
+    TransportError, also for a surprise (whose outcome is unknown too).
     """
     channel = message.channel
     adapter = adapter_for(channel)
-    if message.error_code == LEASE_EXPIRED:
-        # Its last worker died mid-send: never call twice for one message.
-        since = message.created_at - RECONCILE_MARGIN  # any attempt came after it was made
-        found = adapter.find_sent(channel, to=message.to_address, body=message.body, since=since)
-        if found is not None:
-            return found
-    return adapter.send(
-        channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
-    )
+    try:
+        if message.outcome_unknown_since is not None:
+            since = message.outcome_unknown_since - RECONCILE_MARGIN
+            try:
+                found = adapter.find_sent(
+                    channel, to=message.to_address, body=message.body, since=since
+                )
+            except TransportError as error:
+                raise TransportError(
+                    f"An earlier attempt may have gone through; the provider could not be "
+                    f"asked: {error}",
+                    permanent=False,
+                    provider_code=error.provider_code,
+                    outcome_unknown=True,
+                ) from error
+            if found is not None:
+                return found
+        return adapter.send(
+            channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
+        )
+    except TransportError:
+        raise
+    except Exception as error:
+        logger.exception("sending message %s failed unexpectedly", message.pk)
+        raise TransportError(
+            f"Unexpected {type(error).__name__} while sending",
+            permanent=False,
+            outcome_unknown=True,
+        ) from error
 
 
 def consent_refusal(message: OutboundMessage) -> str:
@@ -200,7 +319,12 @@ def retry_delay(attempt: int) -> float:
 
 
 def message_failed(message: OutboundMessage, error: TransportError) -> SendOutcome:
-    """Record a send that did not happen: failed for good, or queued again after a backoff."""
+    """Record a send that did not happen (or may not have): failed for good, or queued again.
+
+    Every path ends: a permanent error fails at once, anything else after MAX_ATTEMPTS
+    claims. An outcome we did not see keeps the message "in doubt" from the start of the
+    attempt in doubt, so the next attempt asks the provider before sending again.
+    """
     subscriber = message.subscriber
     if error.unsubscribed and subscriber is not None and subscriber.is_subscribed:
         from outreach.services.consent import consent_record
@@ -212,13 +336,17 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
             channel=message.channel,
             evidence={"provider_error": error.provider_code},
         )
-    if error.permanent or message.attempts >= MAX_ATTEMPTS:
+    unknown_since = message.outcome_unknown_since
+    if error.outcome_unknown and unknown_since is None:
+        unknown_since = message.in_flight_at or timezone.now()
+    if (error.permanent and not error.outcome_unknown) or message.attempts >= MAX_ATTEMPTS:
         logger.warning("message %s failed: %s", message.pk, error)
+        given_up = "" if error.permanent else f" (gave up after {message.attempts} attempts)"
         return _finish(
             message,
             OutboundStatus.FAILED,
-            error_code=error.provider_code,
-            error_message=str(error),
+            error_code=error.provider_code or ("unknown" if error.outcome_unknown else ""),
+            error_message=f"{error}{given_up}",
         )
     delay = retry_delay(message.attempts)
     _requeue(
@@ -226,6 +354,7 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
         count_attempt=True,
         error=error,
         not_before=timezone.now() + timedelta(seconds=delay),
+        outcome_unknown_since=unknown_since,
     )
     return SendOutcome(status=OutboundStatus.QUEUED, retry_in=delay)
 
@@ -244,27 +373,37 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
             message.sent_at = timezone.now()
             _finish(message, result.status)
     else:
-        rows = ", ".join(["(%s::bigint, %s, %s, %s::numeric, %s)"] * len(sent))
+        rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s::numeric, %s)"] * len(sent))
         params: list[object] = []
         for message, result in sent:
             params += [
                 message.pk,
+                message.claim_token,
                 result.status,
                 result.provider_message_id[:64],
                 result.price,
                 result.price_unit[:3],
             ]
+        # Fenced on the claim: a worker whose lease was taken back records nothing; the
+        # message's new holder finds the provider's record when it reconciles.
         sql = f"""
             UPDATE outreach_outboundmessage m
             SET status = v.status, status_changed_at = now(), provider_message_id = v.sid,
                 price = v.price, price_unit = v.unit, sent_at = now(), error_code = '',
-                error_message = '', lease_expires_at = NULL,
+                error_message = '', lease_expires_at = NULL, claim_token = NULL,
+                outcome_unknown_since = NULL,
                 to_address = CASE WHEN m.subscriber_id IS NULL THEN '' ELSE m.to_address END
-            FROM (VALUES {rows}) AS v(id, status, sid, price, unit)
-            WHERE m.id = v.id AND m.status = %s
+            FROM (VALUES {rows}) AS v(id, token, status, sid, price, unit)
+            WHERE m.id = v.id AND m.claim_token = v.token AND m.status = %s
+            RETURNING m.id
         """  # noqa: S608 - only placeholders are interpolated
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, OutboundStatus.SENDING])
+            recorded = cursor.rowcount
+        if recorded < len(sent):
+            logger.warning(
+                "%s sends were not recorded: their claim was taken back", len(sent) - recorded
+            )
         waves_changed(message.wave_id for message, _ in sent)
     from outreach.services.status import status_apply_early_reports
 
@@ -287,13 +426,27 @@ def _finish(
         "error_code": error_code[:16],
         "error_message": error_message[:500],
         "lease_expires_at": None,
+        "claim_token": None,
     }
     if message.subscriber_id is None:
         changes["to_address"] = ""  # an erased person's last reply: forget the number once done
-    # Only from "sending": a status callback that raced ahead is never overwritten.
-    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    # Only from "sending" and only while ours: a status callback that raced ahead is never
+    # overwritten, and a worker whose claim was taken back decides nothing.
+    _fenced([message.pk], message.claim_token).update(**changes)
     waves_changed([message.wave_id])
     return SendOutcome(status=status)
+
+
+def message_give_up(message: OutboundMessage) -> SendOutcome:
+    """A message claimed more than MAX_ATTEMPTS times ends failed, with the reason."""
+    in_doubt = message.outcome_unknown_since is not None
+    return _finish(
+        message,
+        OutboundStatus.FAILED,
+        error_code="unknown" if in_doubt else "attempts",
+        error_message=f"Gave up after {MAX_ATTEMPTS} attempts"
+        + (" (an earlier attempt may have reached the provider)." if in_doubt else "."),
+    )
 
 
 def _requeue(
@@ -302,15 +455,81 @@ def _requeue(
     count_attempt: bool,
     error: TransportError | None = None,
     not_before: datetime | None = None,
+    outcome_unknown_since: datetime | None = None,
 ) -> None:
     # For a queued message the lease field means "not before": batch claims skip it till then.
-    changes: dict[str, object] = {"status": OutboundStatus.QUEUED, "lease_expires_at": not_before}
+    changes: dict[str, object] = {
+        "status": OutboundStatus.QUEUED,
+        "lease_expires_at": not_before,
+        "claim_token": None,
+        "in_flight_at": None,
+        "outcome_unknown_since": outcome_unknown_since or message.outcome_unknown_since,
+    }
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
     if error is not None:
         changes |= {"error_code": error.provider_code[:16], "error_message": str(error)[:500]}
-    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    hold = send_gates.holds_for([message.wave_id], timezone.now()).get(message.wave_id or 0)
+    if hold is not None and hold.final:
+        changes |= {"status": OutboundStatus.CANCELED, "lease_expires_at": None}
+    elif hold is not None and hold.until is None:
+        changes |= {"status": OutboundStatus.HELD, "lease_expires_at": None}
+    _fenced([message.pk], message.claim_token).update(**changes)
     waves_changed([message.wave_id])
+
+
+def _apply_holds(messages: list[OutboundMessage], tally: dict[str, int]) -> list[OutboundMessage]:
+    """What the waves' gate holds back is cancelled, held or deferred; the rest goes on."""
+    holds = send_gates.holds_for({m.wave_id for m in messages}, timezone.now())
+    if not holds:
+        return messages
+    by_id = {message.pk: message for message in messages}
+    held: dict[send_gates.Hold, list[int]] = {}
+    going = []
+    for message in messages:
+        hold = holds.get(message.wave_id or 0)
+        if hold is None:
+            going.append(message)
+        else:
+            held.setdefault(hold, []).append(message.pk)
+    for hold, ids in held.items():
+        if hold.final:
+            status, changes = OutboundStatus.CANCELED, {"lease_expires_at": None}
+        elif hold.until is None:
+            status, changes = OutboundStatus.HELD, {"lease_expires_at": None}
+        else:  # outside the sending window: back in the queue until it opens, not an attempt
+            status = OutboundStatus.QUEUED
+            changes = {"lease_expires_at": hold.until, "attempts": F("attempts") - 1}
+        for token, mine in _by_token(by_id, ids).items():
+            moved = _fenced(mine, token).update(
+                status=status,
+                status_changed_at=timezone.now(),
+                error_message=hold.reason[:500],
+                claim_token=None,
+                **changes,
+            )
+            _count(tally, status, moved)
+        waves_changed(by_id[pk].wave_id for pk in ids)
+    return going
+
+
+def _fenced(ids: list[int], token: object):  # -> QuerySet[OutboundMessage]
+    """The messages among `ids` still held by the claim `token` and not yet recorded."""
+    return OutboundMessage.objects.filter(
+        pk__in=ids, claim_token=token, status=OutboundStatus.SENDING
+    )
+
+
+def _by_token(by_id: dict[int, OutboundMessage], ids: list[int]) -> dict[object, list[int]]:
+    grouped: dict[object, list[int]] = {}
+    for pk in ids:
+        grouped.setdefault(by_id[pk].claim_token, []).append(pk)
+    return grouped
+
+
+def _count(tally: dict[str, int], status: str, n: int) -> None:
+    if n:
+        tally[status] = tally.get(status, 0) + n
 
 
 def _enqueue(object_id: int) -> None:

@@ -12,6 +12,7 @@ the ORM, by the same rules: the SQLite demo's path.
 
 import logging
 import time
+from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
@@ -42,6 +43,8 @@ RANK = {
     OutboundStatus.READ: 4,
 }
 UNKNOWN = "unknown"
+# A report for a message we have not recorded waits this long in the inbox for its message.
+ORPHAN_AFTER = timedelta(minutes=10)
 
 
 def status_receive(
@@ -76,7 +79,7 @@ def status_receive(
 def status_reports_apply(*, limit: int = 2000) -> int:
     """Apply up to `limit` waiting reports in one transaction; returns how many were taken."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_apply_sql(), {"limit": limit})
+        cursor.execute(_apply_sql(), {"limit": limit, "orphan_after": ORPHAN_AFTER})
         taken, stored, unknown, wave_ids = cursor.fetchone()
         waves_changed(wave_ids or [])
     if unknown:
@@ -143,8 +146,16 @@ def _apply_sql() -> str:
         WITH batch AS (
             DELETE FROM outreach_statusreportinbox
             WHERE id IN (
-                SELECT id FROM outreach_statusreportinbox
-                ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+                -- A report whose message is not recorded yet waits here (the send and its
+                -- record are one fenced statement, committed after the provider answered);
+                -- one still unmatched after ORPHAN_AFTER is stored unattached and logged.
+                SELECT i.id FROM outreach_statusreportinbox i
+                WHERE i.received_at < now() - %(orphan_after)s
+                   OR EXISTS (SELECT 1 FROM outreach_outboundmessage m
+                              WHERE m.channel_id = i.channel_id
+                                AND m.provider_message_id = i.provider_message_id
+                                AND i.provider_message_id <> '')
+                ORDER BY i.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
             )
             RETURNING channel_id, provider_message_id, provider_status, error_code, received_at
         ), resolved AS (

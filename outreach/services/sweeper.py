@@ -6,10 +6,12 @@ message only once, so a message enqueued twice is still handled once.
 
 from datetime import timedelta
 
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from outreach.models import InboundMessage, OutboundKind, OutboundMessage, OutboundStatus
-from outreach.services.outbound import LEASE_EXPIRED
+from outreach.services.outbound import MAX_ATTEMPTS
+from outreach.wave_activity import waves_changed
 
 GRACE = timedelta(seconds=60)  # long enough for the normal path to have run
 BATCH = 500
@@ -38,8 +40,41 @@ def sweep_unsent_replies() -> list[int]:
 
 
 def release_expired_leases() -> int:
-    """Messages whose worker died while holding them go back to the queue, marked so that
-    the next sender first asks the provider whether the dead worker's call went through."""
-    return OutboundMessage.objects.filter(
+    """Messages whose worker died (or stalled) while holding them go back to the queue.
+
+    The claim token is cleared, so the old worker can no longer send or record them. A
+    message that was already in flight is marked in doubt from the start of that attempt:
+    its next sender asks the provider first. One claimed MAX_ATTEMPTS times ends failed,
+    so no path loops forever.
+    """
+    expired = OutboundMessage.objects.filter(
         status=OutboundStatus.SENDING, provider_message_id="", lease_expires_at__lt=timezone.now()
-    ).update(status=OutboundStatus.QUEUED, lease_expires_at=None, error_code=LEASE_EXPIRED)
+    )
+    exhausted = expired.filter(attempts__gte=MAX_ATTEMPTS)
+    wave_ids = set(expired.values_list("wave_id", flat=True).distinct())
+    failed = exhausted.update(
+        status=OutboundStatus.FAILED,
+        status_changed_at=timezone.now(),
+        lease_expires_at=None,
+        claim_token=None,
+        error_code=Case(
+            When(in_flight_at__isnull=False, then=Value("unknown")),
+            When(outcome_unknown_since__isnull=False, then=Value("unknown")),
+            default=Value("lease_expired"),
+        ),
+        error_message=Value(
+            f"Gave up after {MAX_ATTEMPTS} attempts: its worker stopped each time."
+        ),
+    )
+    released = expired.update(
+        status=OutboundStatus.QUEUED,
+        lease_expires_at=None,
+        claim_token=None,
+        outcome_unknown_since=Case(
+            When(outcome_unknown_since__isnull=False, then=F("outcome_unknown_since")),
+            default=F("in_flight_at"),
+        ),
+        in_flight_at=None,
+    )
+    waves_changed(wave_ids)
+    return failed + released

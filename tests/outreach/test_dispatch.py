@@ -72,7 +72,7 @@ def test_concurrent_claims_never_overlap(twilio_channel, queued):
 
     def claim() -> None:
         try:
-            claims.append(claim_batch(channel_id=twilio_channel.pk, limit=40))
+            claims.append(claim_batch(channel_id=twilio_channel.pk, limit=40).ids)
         finally:
             connection.close()  # this thread's own
 
@@ -89,7 +89,7 @@ def test_concurrent_claims_never_overlap(twilio_channel, queued):
 def test_replies_go_before_urgent_waves_before_the_rest(twilio_channel, queued):
     normal, urgent, reply = queued(3, priority=2), queued(3, priority=1), queued(3, priority=0)
 
-    assert claim_batch(channel_id=twilio_channel.pk, limit=9) == reply + urgent + normal
+    assert claim_batch(channel_id=twilio_channel.pk, limit=9).ids == reply + urgent + normal
 
 
 def test_someone_who_stopped_after_fan_out_is_not_sent_to(twilio_channel, twilio_api, queued):
@@ -124,7 +124,7 @@ def test_a_dead_workers_lease_comes_back_to_the_queue(twilio_channel, queued):
     )
 
     assert release_expired_leases() == 5
-    assert claim_batch(channel_id=twilio_channel.pk, limit=10) == ids
+    assert claim_batch(channel_id=twilio_channel.pk, limit=10).ids == ids
 
 
 def test_a_message_the_dead_worker_did_send_is_not_sent_again(twilio_channel, twilio_api, queued):
