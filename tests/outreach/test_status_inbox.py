@@ -1,15 +1,28 @@
 """Status reports wait in an inbox and are applied in batches: once each, only forward."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
+from django.utils import timezone
 
 from outreach.models import (
+    ConsentStatus,
     MessageStatusEvent,
     OutboundKind,
     OutboundMessage,
     OutboundStatus,
     StatusReportInbox,
+    Subscriber,
 )
-from outreach.services.status import status_receive, status_reports_apply, status_reports_apply_all
+from outreach.services.dispatch import claim_batch, claimed_messages
+from outreach.services.outbound import messages_record_sent, messages_take_in_flight, transmit
+from outreach.services.status import (
+    ORPHAN_AFTER,
+    status_receive,
+    status_reports_apply,
+    status_reports_apply_all,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +100,68 @@ def test_a_late_sent_in_a_later_batch_never_undoes_delivered(twilio_channel, han
     assert message.status == OutboundStatus.DELIVERED
 
 
-def test_a_report_for_an_unknown_message_is_kept_and_logged(twilio_channel, caplog):
+def test_a_report_for_an_unknown_message_waits_for_it_then_is_kept_and_logged(
+    twilio_channel, caplog
+):
     receive(twilio_channel, "SMnobody", "delivered")
 
     status_reports_apply()
+    waiting = StatusReportInbox.objects.count()
+    StatusReportInbox.objects.update(received_at=timezone.now() - ORPHAN_AFTER * 2)
+    status_reports_apply()
 
+    assert waiting == 1
     assert MessageStatusEvent.objects.get().message_id is None
     assert "unknown messages" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_applied_while_its_message_is_being_recorded_is_attached(
+    twilio_channel, twilio_api
+):
+    """The provider's callback can beat the worker's record statement to the commit."""
+    person = Subscriber.objects.create(
+        organization_id=twilio_channel.organization_id,
+        channel=twilio_channel,
+        address="+254712000009",
+        consent_status=ConsentStatus.OPTED_IN,
+    )
+    OutboundMessage.objects.create(
+        organization_id=twilio_channel.organization_id,
+        channel=twilio_channel,
+        subscriber=person,
+        to_address=person.address,
+        kind=OutboundKind.WAVE,
+        body="Amani",
+        wave_id=5,
+    )
+    claim = claim_batch(channel_id=twilio_channel.pk, limit=1)
+    (message,) = messages_take_in_flight(claimed_messages(twilio_channel, claim))
+    result = transmit(message)
+    recording, applied = threading.Event(), threading.Event()
+
+    def record_slowly() -> None:
+        # The worker's record statement runs, then its commit waits until the report is in.
+        try:
+            with transaction.atomic():
+                messages_record_sent([(message, result)])
+                recording.set()
+                applied.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=record_slowly)
+    worker.start()
+    recording.wait(10)
+    receive(twilio_channel, result.provider_message_id, "delivered")
+    status_reports_apply()
+    applied.set()
+    worker.join()
+    status_reports_apply_all()  # the next apply: the beat's, or the next callback's
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+    assert MessageStatusEvent.objects.get().message_id == message.pk
 
 
 def test_a_batch_takes_at_most_its_limit(twilio_channel, handed_over):

@@ -67,11 +67,14 @@ def test_an_undelivered_report_keeps_the_error_code(report, sent_message):
     assert sent_message.error_code == "30003"
 
 
-def test_an_unknown_sid_gets_200_and_a_log_line(report, caplog):
+def test_an_unknown_sid_gets_200_and_waits_for_its_message(report):
+    from outreach.models import StatusReportInbox
+
     response = report(None, "delivered")
 
     assert response.status_code == 200
-    assert "unknown message" in caplog.text
+    assert StatusReportInbox.objects.get().provider_message_id == "SMdoesnotexist"
+    assert not MessageStatusEvent.objects.exists()
 
 
 def test_an_unknown_provider_status_is_kept_but_moves_nothing(report, sent_message):
@@ -114,24 +117,25 @@ def test_a_callback_for_another_channels_message_is_ignored(report, sent_message
 
 
 def test_a_report_that_beats_its_message_to_the_database_is_applied_when_it_is_recorded(
-    report, twilio_channel
+    report, twilio_channel, twilio_api
 ):
-    from outreach.channels.base import SendResult
-    from outreach.models import MessageStatusEvent as Event
-    from outreach.services.outbound import messages_record_sent
+    from outreach.services.dispatch import claim_batch, claimed_messages
+    from outreach.services.outbound import messages_record_sent, messages_take_in_flight, transmit
+    from outreach.services.status import status_reports_apply_all
 
     person = subscriber_for_address(channel=twilio_channel, address="+254712345679")
-    message = reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
-    OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundStatus.SENDING)
-    message.refresh_from_db()
-    early = OutboundMessage(provider_message_id="SMearly0000000000000000000000001")
-    report(early, "delivered")  # Twilio reported before our worker recorded the SID
+    reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
+    claim = claim_batch(channel_id=twilio_channel.pk, limit=1)
+    (message,) = messages_take_in_flight(claimed_messages(twilio_channel, claim))
+    result = transmit(message)
+    report(OutboundMessage(provider_message_id=result.provider_message_id), "delivered")
 
-    messages_record_sent([(message, SendResult("SMearly0000000000000000000000001", "sending"))])
+    messages_record_sent([(message, result)])
+    status_reports_apply_all()
 
     message.refresh_from_db()
     assert message.status == OutboundStatus.DELIVERED
-    assert Event.objects.get().message_id == message.pk
+    assert MessageStatusEvent.objects.get().message_id == message.pk
 
 
 def test_a_rotated_auth_token_is_accepted_at_once(
