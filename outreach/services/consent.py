@@ -15,7 +15,9 @@ from outreach.models import (
     Subscriber,
     User,
 )
+from outreach.services.outbound import messages_cancel_unsent
 
+OPTED_OUT = "The subscriber opted out."
 STATUS_AFTER = {
     ConsentKind.OPT_IN: ConsentStatus.OPTED_IN,
     ConsentKind.OPT_OUT: ConsentStatus.OPTED_OUT,
@@ -37,7 +39,12 @@ def consent_record(
     evidence: dict[str, Any] | None = None,
     recorded_by: User | None = None,
 ) -> ConsentEvent:
-    """Append an opt-in or opt-out and set the subscriber's status from it, in one transaction."""
+    """Append an opt-in or opt-out and set the subscriber's status from it, in one transaction.
+
+    An opt-out also cancels every message to the person that has not reached the provider
+    (the goodbye stays). Locks the subscriber's row first, then the messages' rows: the
+    order dispatch takes them in.
+    """
     locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     event = ConsentEvent.objects.create(
         organization_id=locked.organization_id,
@@ -60,6 +67,8 @@ def consent_record(
         subscriber.joined_keyword = keyword_as_texted[:40]
         changes |= {"joined_at": subscriber.joined_at, "joined_keyword": subscriber.joined_keyword}
     Subscriber.objects.filter(pk=locked.pk).update(**changes, updated_at=timezone.now())
+    if kind == ConsentKind.OPT_OUT:
+        messages_cancel_unsent(subscriber_id=locked.pk, reason=OPTED_OUT)
     return event
 
 

@@ -1,5 +1,10 @@
 """Inbound messages: stored once as they arrive, then routed — STOP first, always.
 
+A STOP reaches the consent ledger in the webhook itself, in the short transaction that
+stores the message, so it never waits behind a queue of joins; the goodbye and the rest of
+routing happen in the task, which finds the opt-out already recorded (`inbound_opt_out`
+is the one place either records it).
+
 Order of routing: STOP (any state) → an unsubscribed person gets nothing but JOIN/START →
 JOIN/START, HELP, language change → onboarding answers → answers to a wave (polls, which
 the campaigns app registers with `register_reply_handler`) → free reply.
@@ -13,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from outreach.keywords import Intent, KeywordMatch, match_keyword
@@ -22,6 +27,7 @@ from outreach.models import (
     ATTRIBUTED_INTENTS,
     AnonymousTally,
     Channel,
+    ConsentEvent,
     ConsentKind,
     ConsentSource,
     ConsentStatus,
@@ -82,7 +88,11 @@ def inbound_receive(
     body: str,
     received_at: datetime,
 ) -> tuple[InboundMessage, bool]:
-    """Store an inbound message once (providers retry) and route it after commit."""
+    """Store an inbound message once (providers retry) and route it after commit.
+
+    A STOP from a subscriber is recorded in the ledger in the same transaction
+    (`inbound_stop_record_at_once`); everything else, the goodbye included, is routed by the task.
+    """
     try:
         with transaction.atomic():
             inbound = InboundMessage.objects.create(
@@ -93,6 +103,7 @@ def inbound_receive(
                 body=body,
                 received_at=received_at,
             )
+            inbound_stop_record_at_once(channel=channel, inbound=inbound)
     except IntegrityError:
         existing = InboundMessage.objects.get(
             channel=channel, provider_message_id=provider_message_id
@@ -102,11 +113,70 @@ def inbound_receive(
     return inbound, True
 
 
+def inbound_stop_record_at_once(*, channel: Channel, inbound: InboundMessage) -> bool:
+    """The webhook's fast path: if `inbound` says STOP, record the opt-out now.
+
+    Call inside the transaction that stores `inbound`. Locks only the subscriber's row
+    (then its messages'), never the channel's or the organization's. A failure here is
+    logged and left to the routing task, which records the opt-out itself; the message is
+    stored either way. True when the ledger now holds this message's opt-out.
+    """
+    match = match_keyword(inbound.body, keyword_set_for(channel.organization))
+    if match is None or match.intent != Intent.STOP:
+        return False
+    try:
+        with transaction.atomic():
+            subscriber = (
+                Subscriber.objects.select_for_update()
+                .filter(organization_id=channel.organization_id, address=inbound.from_address)
+                .first()
+            )
+            return subscriber is not None and inbound_opt_out(
+                subscriber=subscriber, inbound=inbound
+            )
+    except DatabaseError as error:
+        logger.warning(
+            "STOP of inbound %s left to its routing task: %s", inbound.pk, type(error).__name__
+        )
+        return False
+
+
+def inbound_opt_out(*, subscriber: Subscriber, inbound: InboundMessage) -> bool:
+    """Record the opt-out a STOP message expresses, once, whoever asks first (webhook or task).
+
+    True when this message opted the person out (now, or already in the webhook); False when
+    they were not subscribed. Call with the subscriber's row locked.
+    """
+    already = ConsentEvent.objects.filter(
+        subscriber_id=subscriber.pk,
+        kind=ConsentKind.OPT_OUT,
+        provider_message_id=inbound.provider_message_id,
+    ).exists()
+    if already:
+        return True
+    if subscriber.consent_status != ConsentStatus.OPTED_IN:
+        return False
+    consent_record(
+        subscriber=subscriber,
+        kind=ConsentKind.OPT_OUT,
+        source=ConsentSource.KEYWORD,
+        channel=inbound.channel,
+        occurred_at=inbound.received_at,
+        keyword_as_texted=_first_word(inbound.body),
+        provider_message_id=inbound.provider_message_id,
+    )
+    return True
+
+
 @transaction.atomic
 def inbound_handle(*, inbound_id: int) -> str:
-    """Route one inbound message; a message already handled is left alone."""
+    """Route one inbound message; a message already handled is left alone.
+
+    Locks the message's row, then the subscriber's (then their messages'): never the
+    channel's or the organization's, which every insert of the organization key-shares.
+    """
     inbound = (
-        InboundMessage.objects.select_for_update()
+        InboundMessage.objects.select_for_update(of=("self",))
         .select_related("channel__organization")
         .get(pk=inbound_id)
     )
@@ -190,17 +260,8 @@ class Conversation:
     # --- intents -------------------------------------------------------------------------
 
     def stop(self, match: KeywordMatch) -> str:
-        if self.subscriber.consent_status == ConsentStatus.OPTED_IN:
-            consent_record(
-                subscriber=self.subscriber,
-                kind=ConsentKind.OPT_OUT,
-                source=ConsentSource.KEYWORD,
-                channel=self.channel,
-                occurred_at=self.inbound.received_at,
-                keyword_as_texted=_first_word(self.inbound.body),
-                provider_message_id=self.inbound.provider_message_id,
-            )
-            self.subscriber.consent_status = ConsentStatus.OPTED_OUT
+        # Usually the webhook has recorded it already; then this only says goodbye.
+        if inbound_opt_out(subscriber=self.subscriber, inbound=self.inbound):
             self._save(onboarding_step="")
             self.opted_out = True
             self.reply("goodbye")

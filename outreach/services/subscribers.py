@@ -42,7 +42,11 @@ def subscriber_for_address(*, channel: Channel, address: str) -> Subscriber:
 
 @transaction.atomic
 def subscriber_update(*, subscriber: Subscriber, **changes: object) -> Subscriber:
-    """Staff edits of a subscriber's profile; consent changes go through the ledger instead."""
+    """Staff edits of a subscriber's profile; consent changes go through the ledger instead.
+
+    Only the edited fields are written: `subscriber` may have been loaded before a STOP or
+    an onboarding answer, and its other fields must not overwrite them.
+    """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -60,9 +64,12 @@ def subscriber_update(*, subscriber: Subscriber, **changes: object) -> Subscribe
         raise InvalidInput("No such region in this organization.", field="region")
     if "tags" in changes:
         changes["tags"] = _clean_tags(changes["tags"])  # type: ignore[arg-type]
+    written = [*changes]
+    if "language" in changes:
+        written.append("language_source")
     for field, value in changes.items():
         setattr(subscriber, field, value)
-    subscriber.save()
+    subscriber.save(update_fields=[*written, "updated_at"])
     return subscriber
 
 

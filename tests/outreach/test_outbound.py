@@ -46,13 +46,14 @@ def test_a_message_is_claimed_once_however_often_it_is_sent(subscribed, twilio_a
     assert len(twilio_api.sent) == 1
 
 
-def test_consent_is_checked_again_at_send_time(subscribed, twilio_api):
+def test_a_message_queued_before_an_opt_out_is_cancelled_and_never_sent(subscribed, twilio_api):
     message = queue(subscribed)
     consent_record(subscriber=subscribed, kind=ConsentKind.OPT_OUT, source=ConsentSource.KEYWORD)
 
-    outcome = message_send(message_id=message.pk)
+    message_send(message_id=message.pk)
 
-    assert outcome.status == OutboundStatus.CANCELED
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.CANCELED
     assert twilio_api.sent == []
 
 
