@@ -157,18 +157,28 @@ def messages_take_in_flight(
         return []
     by_id = {message.pk: message for message in messages}
     subscriber_ids = sorted({m.subscriber_id for m in messages if m.subscriber_id is not None})
-    with transaction.atomic(), connection.cursor() as cursor:
-        consent: dict[int, str] = {}
-        if subscriber_ids:
-            cursor.execute(
-                "SELECT id, consent_status FROM outreach_subscriber WHERE id = ANY(%s) "
-                "ORDER BY id FOR SHARE",
-                [subscriber_ids],
+    with transaction.atomic():
+        # Subscribers first, then messages: the order consent_record locks them in.
+        consent = dict(
+            Subscriber.objects.filter(pk__in=subscriber_ids)
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", "consent_status")
+        )
+        mine: set[int] = set()
+        for token, ids in _by_token(by_id, list(by_id)).items():
+            mine.update(
+                _fenced(ids, token)
+                .filter(in_flight_at__isnull=True)
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
             )
-            consent = dict(cursor.fetchall())
         allowed: list[int] = []
         refused: dict[str, list[int]] = {}
         for message in messages:
+            if message.pk not in mine:
+                continue  # taken back: whoever holds it now decides
             if message.subscriber_id is not None:
                 if message.subscriber_id not in consent:
                     message.subscriber = None  # erased since the claim
@@ -179,34 +189,24 @@ def messages_take_in_flight(
                 refused.setdefault(reason, []).append(message.pk)
             else:
                 allowed.append(message.pk)
-        marked: dict[int, datetime] = {}
-        for token, ids in _by_token(by_id, allowed).items():
-            cursor.execute(
-                "UPDATE outreach_outboundmessage SET in_flight_at = now(), "
-                "lease_expires_at = now() + %s "
-                "WHERE id = ANY(%s) AND claim_token = %s AND status = %s "
-                "AND in_flight_at IS NULL RETURNING id, in_flight_at",
-                [in_flight_lease(), ids, token, OutboundStatus.SENDING],
-            )
-            marked.update(cursor.fetchall())
+        now = timezone.now()
+        OutboundMessage.objects.filter(pk__in=allowed).update(
+            in_flight_at=now, lease_expires_at=now + in_flight_lease()
+        )
         for reason, ids in refused.items():
-            for token, mine in _by_token(by_id, ids).items():
-                cancelled = _fenced(mine, token).update(
-                    status=OutboundStatus.CANCELED,
-                    status_changed_at=timezone.now(),
-                    error_message=reason[:500],
-                    lease_expires_at=None,
-                    claim_token=None,
-                )
-                _count(tally, OutboundStatus.CANCELED, cancelled)
+            OutboundMessage.objects.filter(pk__in=ids).update(
+                status=OutboundStatus.CANCELED,
+                status_changed_at=now,
+                error_message=reason[:500],
+                lease_expires_at=None,
+                claim_token=None,
+            )
+            _count(tally, OutboundStatus.CANCELED, len(ids))
         waves_changed(by_id[pk].wave_id for ids in refused.values() for pk in ids)
-    _count(tally, "not_ours", len(allowed) - len(marked))
-    taken = []
+    _count(tally, "not_ours", len(messages) - len(mine))
     for pk in allowed:
-        if pk in marked:
-            by_id[pk].in_flight_at = marked[pk]
-            taken.append(by_id[pk])
-    return taken
+        by_id[pk].in_flight_at = now
+    return [by_id[pk] for pk in allowed]
 
 
 def messages_renew_lease(messages: list[OutboundMessage]) -> int:
