@@ -1,6 +1,7 @@
 """Celery tasks of the outreach app: thin, they take ids or names and call a service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from outreach.dispatchers import dispatcher_slot, dispatchers_active
 from outreach.services.dispatch import (
@@ -74,8 +75,10 @@ def dispatch(channel_id: int) -> dict[str, int]:
 
 @shared_task(name="outreach.tasks.dispatch_tick")
 def dispatch_tick() -> list[int]:
-    """Make sure every channel with queued messages has a dispatcher (after a crash, say)."""
-    idle = [c for c in channels_with_queued_messages() if not dispatchers_active(c)]
+    """Give every channel with queued messages its dispatchers (after a crash, say): a task
+    that finds the channel's slots all held ends at once, so this never adds more."""
+    slots = max(1, settings.DISPATCHERS_PER_CHANNEL)
+    idle = [c for c in channels_with_queued_messages() if dispatchers_active(c) < slots]
     for channel_id in idle:
         dispatch.apply_async(args=[channel_id], queue="bulk")
     return idle
