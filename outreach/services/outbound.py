@@ -494,19 +494,19 @@ def _apply_holds(messages: list[OutboundMessage], tally: dict[str, int]) -> list
             held.setdefault(hold, []).append(message.pk)
     for hold, ids in held.items():
         if hold.final:
-            status, changes = OutboundStatus.CANCELED, {"lease_expires_at": None}
+            status, not_before = OutboundStatus.CANCELED, None
         elif hold.until is None:
-            status, changes = OutboundStatus.HELD, {"lease_expires_at": None}
-        else:  # outside the sending window: back in the queue until it opens, not an attempt
-            status = OutboundStatus.QUEUED
-            changes = {"lease_expires_at": hold.until, "attempts": F("attempts") - 1}
+            status, not_before = OutboundStatus.HELD, None  # until the wave is resumed
+        else:  # outside the sending window: back in the queue until it opens
+            status, not_before = OutboundStatus.QUEUED, hold.until
         for token, mine in _by_token(by_id, ids).items():
             moved = _fenced(mine, token).update(
                 status=status,
                 status_changed_at=timezone.now(),
                 error_message=hold.reason[:500],
                 claim_token=None,
-                **changes,
+                lease_expires_at=not_before,
+                attempts=F("attempts") - 1,  # a hold is not an attempt
             )
             _count(tally, status, moved)
         waves_changed(by_id[pk].wave_id for pk in ids)
