@@ -1,0 +1,97 @@
+"""A STOP reaches the ledger in the webhook itself, ahead of queued work; the task says goodbye."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from outreach.models import ConsentEvent, ConsentKind, ConsentSource, ConsentStatus, Subscriber
+from outreach.services.consent import consent_record
+from outreach.services.subscribers import subscriber_for_address
+from tests.support.twilio_api import AUTH_TOKEN, twilio_signature
+from tests.support.webhooks import twilio_form
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+254712345678"
+
+
+@pytest.fixture
+def member(twilio_channel) -> Subscriber:
+    person = subscriber_for_address(channel=twilio_channel, address=NUMBER)
+    consent_record(subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD)
+    return person
+
+
+@pytest.fixture
+def post_while_the_queue_is_busy(client, twilio_channel, django_capture_on_commit_callbacks):
+    """Posts a signed inbound SMS; the routing task it queues has not run yet when it returns.
+
+    Returns the response and the queued work, to run later (as a busy worker would).
+    """
+
+    def post(body: str, sid: str | None = None):
+        path = reverse("twilio-inbound", args=[twilio_channel.uuid])
+        form = twilio_form(body, sender=NUMBER, sid=sid)
+        signature = twilio_signature(AUTH_TOKEN, settings.PUBLIC_BASE_URL + path, form)
+        with django_capture_on_commit_callbacks() as queued:
+            response = client.post(path, form, HTTP_X_TWILIO_SIGNATURE=signature)
+        return response, queued
+
+    return post
+
+
+def opt_outs() -> list[ConsentEvent]:
+    return list(ConsentEvent.objects.filter(kind=ConsentKind.OPT_OUT))
+
+
+def test_a_stop_is_in_the_ledger_when_the_webhook_answers_before_its_task_runs(
+    member, post_while_the_queue_is_busy, twilio_api
+):
+    response, _ = post_while_the_queue_is_busy("STOP")
+
+    assert response.status_code == 200
+    assert Subscriber.objects.get(pk=member.pk).consent_status == ConsentStatus.OPTED_OUT
+    (event,) = opt_outs()
+    assert event.source == ConsentSource.KEYWORD
+    assert event.keyword_as_texted == "STOP"
+    assert twilio_api.sent == []  # the goodbye is the task's
+
+
+def test_the_task_then_says_goodbye_once_without_a_second_opt_out(
+    member, post_while_the_queue_is_busy, twilio_api, django_capture_on_commit_callbacks
+):
+    _, queued = post_while_the_queue_is_busy("Stop please")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for work in queued:
+            work()
+
+    (goodbye,) = twilio_api.sent_to(NUMBER)
+    assert "no more messages" in goodbye.body
+    assert len(opt_outs()) == 1
+
+
+def test_a_replayed_stop_is_recorded_once(member, post_while_the_queue_is_busy, twilio_api):
+    post_while_the_queue_is_busy("STOP", sid="SM-stop-1")
+
+    response, _ = post_while_the_queue_is_busy("STOP", sid="SM-stop-1")
+
+    assert response.status_code == 200
+    assert len(opt_outs()) == 1
+
+
+def test_a_stop_from_a_stranger_records_nothing_and_creates_no_one(
+    twilio_channel, post_while_the_queue_is_busy, twilio_api
+):
+    response, _ = post_while_the_queue_is_busy("STOP")
+
+    assert response.status_code == 200
+    assert opt_outs() == []
+    assert not Subscriber.objects.exists()
+
+
+def test_free_text_is_left_to_the_task(member, post_while_the_queue_is_busy, twilio_api):
+    post_while_the_queue_is_busy("the violence must end")
+
+    assert Subscriber.objects.get(pk=member.pk).consent_status == ConsentStatus.OPTED_IN
+    assert opt_outs() == []
