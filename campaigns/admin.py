@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from campaigns.models import (
     BlackoutWindow,
@@ -15,6 +16,7 @@ from campaigns.models import (
     WaveComment,
     WaveTransition,
 )
+from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.services.segments import FILTER_FIELDS, segment_filters_clean
 from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.errors import InvalidInput
@@ -121,6 +123,7 @@ class WaveAdmin(OrganizationScopedAdmin):
     search_fields = ["name"]
     readonly_fields = [
         "status",
+        "held",
         "paused_from",
         "requested_at",
         "scheduled_for",
@@ -135,6 +138,11 @@ class WaveAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return False  # composing goes through the API, where variants are checked
+
+    @admin.display(description="Held by its sending window")
+    def held(self, wave: Wave) -> str:
+        hold = wave_window_hold(wave, timezone.now())
+        return hold.reason if hold is not None else "No"
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # an edit must send the wave back to review: the API does that

@@ -1,5 +1,8 @@
 """When a wave goes out: election-relative send times, quiet hours and blackout windows.
 
+`closed_at` is the one answer to "may this campaign send now, and if not, when next?": the
+scheduler asks it when a wave is due, and the send gate before every provider call.
+
 Pure functions on dates and time zones; no models, no database. Every instant returned is an
 aware UTC datetime; local times are wall-clock times in the campaign's IANA time zone.
 
@@ -175,6 +178,45 @@ def next_opening(moment: datetime, *, quiet: QuietHours, tz: ZoneInfo) -> dateti
         # Waiting in the repeated fall-back hour: the opening is that hour's second occurrence.
         opening = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
     return opening
+
+
+@dataclass(frozen=True)
+class Closed:
+    """Why sending is closed at a moment ("quiet hours" or "blackout"), and when it next opens."""
+
+    reason: str
+    opens_at: datetime  # UTC: outside quiet hours and every blackout given
+
+
+def closed_at(
+    moment: datetime,
+    *,
+    quiet: QuietHours,
+    blackouts: Sequence[BlackoutWindow],
+    tz: ZoneInfo,
+) -> Closed | None:
+    """None if a campaign may send at an aware `moment`; else why not and the next opening.
+
+    The opening skips quiet hours and every blackout in turn, so a blackout that ends in the
+    night opens the next morning, and back-to-back blackouts open after the last of them.
+    Pass no blackouts for a wave an admin approved to go out inside them.
+    """
+    _require_aware(moment, "A send time")
+    if quiet.contains(moment.astimezone(tz).time()):
+        reason = "quiet hours"
+    elif blackout_at(moment, blackouts) is not None:
+        reason = "blackout"
+    else:
+        return None
+    opening = moment
+    # Each turn passes one blackout's end, and none contains a later moment again.
+    for _ in range(len(blackouts) + 1):
+        opening = next_opening(opening, quiet=quiet, tz=tz)
+        window = blackout_at(opening, blackouts)
+        if window is None:
+            break
+        opening = window.end
+    return Closed(reason=reason, opens_at=opening.astimezone(UTC))
 
 
 def blackout_at(moment: datetime, windows: Sequence[BlackoutWindow]) -> BlackoutWindow | None:

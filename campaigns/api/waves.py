@@ -1,8 +1,10 @@
 """Waves through the API: compose, review, schedule; every transition recorded and shown."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -10,6 +12,7 @@ from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
 from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveTransition
+from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.selectors.waves import longest_region_name, wave_audience, wave_price
 from campaigns.services import waves as services
 from campaigns.services.test_sends import wave_test_send
@@ -104,8 +107,19 @@ class CommentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class WaveHoldSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why the wave's remaining messages wait.")
+    until_utc = serializers.DateTimeField(help_text="The next opening, in UTC.")
+    until_local = serializers.DateTimeField(help_text="The next opening, campaign-local.")
+    timezone = serializers.CharField(help_text="The campaign's IANA time zone.")
+
+
 class WaveSerializer(serializers.ModelSerializer):
     times = serializers.SerializerMethodField()
+    hold = serializers.SerializerMethodField(
+        help_text="A sending wave held by its sending window (quiet hours) or a blackout: "
+        "its messages wait until the next opening, then go on. Null when nothing holds it."
+    )
     variants = serializers.SerializerMethodField()
     transitions = TransitionSerializer(many=True, read_only=True)
     comments = CommentSerializer(many=True, read_only=True)
@@ -128,6 +142,7 @@ class WaveSerializer(serializers.ModelSerializer):
             "send_at_absolute",
             "send_at_relative",
             "times",
+            "hold",
             "segment",
             "channels",
             "variants",
@@ -165,6 +180,19 @@ class WaveSerializer(serializers.ModelSerializer):
             "requested_local": view.requested_local,
             "scheduled_utc": view.scheduled_utc,
             "scheduled_local": view.scheduled_local,
+        }
+
+    @extend_schema_field(WaveHoldSerializer(allow_null=True))
+    def get_hold(self, wave: Wave) -> dict[str, Any] | None:
+        hold = wave_window_hold(wave, timezone.now())
+        if hold is None or hold.until is None:
+            return None
+        zone = wave.campaign.timezone
+        return {
+            "reason": hold.reason,
+            "until_utc": hold.until,
+            "until_local": hold.until.astimezone(ZoneInfo(zone)),
+            "timezone": zone,
         }
 
     def get_variants(self, wave: Wave) -> list[dict[str, Any]]:

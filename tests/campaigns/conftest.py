@@ -4,12 +4,15 @@ import datetime as dt
 
 import pytest
 
+from campaigns.services import waves as wave_services
 from campaigns.services.campaigns import campaign_create
 from campaigns.services.segments import segment_create
-from outreach.models import ConsentStatus, Role, Subscriber
+from outreach.models import ConsentStatus, Region, Role, Subscriber
 
 ELECTION_DAY = dt.date(2027, 8, 10)
 NOW = dt.datetime(2027, 7, 1, 9, 0, tzinfo=dt.UTC)  # five weeks before polling day
+EAT = dt.timezone(dt.timedelta(hours=3))
+DUE = dt.datetime(2027, 8, 3, 10, 0, tzinfo=EAT)  # when `sending_wave` starts: E-7d 10:00
 
 
 @pytest.fixture
@@ -50,3 +53,27 @@ def reviewer(organization, member_client):
 @pytest.fixture
 def admin(organization, member_client):
     return member_client(organization, Role.ADMIN)
+
+
+@pytest.fixture
+def sending_wave(campaign, audience, author, reviewer, console_channel, organization):
+    """A wave the tick started at DUE; its fan-out task has not run yet (nothing committed)."""
+    kisumu = Region.objects.create(organization=organization, name="Kisumu")
+    Subscriber.objects.filter(language="sw").update(region=kisumu)
+    wave = wave_services.wave_create(
+        campaign=campaign,
+        created_by=author.membership.user,
+        name="E-7",
+        send_at_relative="E-7d 10:00",
+        segment=audience,
+        channels=[console_channel],
+        variants=[
+            {"language": "en", "body": "Peace in {region}, from {campaign}."},
+            {"language": "sw", "body": "Amani {region}."},
+        ],
+    )
+    wave_services.wave_submit(wave=wave, by=wave.created_by)
+    wave_services.wave_approve(wave=wave, by=reviewer.membership.user)
+    wave_services.wave_schedule(wave=wave, by=None)
+    assert wave_services.waves_tick(now=DUE) == [wave.pk]
+    return wave
