@@ -186,7 +186,10 @@ class Wave(OrganizationOwned):
     )
     blackout_approved_at = models.DateTimeField(null=True, blank=True)
     blackout_approval_reason = models.CharField(max_length=300, blank=True)
-    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)  # its fan-out completed
+    # When its fan-out task was last enqueued: a sending wave not fanned out a grace period
+    # later lost its task (Redis restarted) and the tick enqueues it again.
+    fanout_enqueued_at = models.DateTimeField(null=True, blank=True)
     rolled_up_at = models.DateTimeField(null=True, blank=True)  # its report cells' freshness
     audience = models.JSONField(
         default=dict, blank=True, help_text="At fan-out: targeted, queued, skipped by reason."

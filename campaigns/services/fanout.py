@@ -10,7 +10,10 @@ subscriber's first message of the campaign and every Nth; the fatigue cap skips
 those who had enough this week, counted as capped.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, QuerySet
@@ -26,6 +29,10 @@ from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subsc
 from outreach.wave_activity import waves_changed
 
 CHUNK = 50_000
+# A sending wave not fanned out this long after its fan-out was enqueued lost its task (a
+# Redis restart): the tick enqueues it again. A fan-out still running holds FANOUT_LOCK.
+FANOUT_GRACE = timedelta(minutes=2)
+FANOUT_LOCK = 0x616D_6600  # the advisory-lock namespace of fan-outs; the second key is the wave
 ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
 OPT_OUT_FOOTERS = {
     "en": "Reply STOP to opt out.",
@@ -45,7 +52,17 @@ class _Variant:
 
 
 def fanout_wave(*, wave_id: int) -> dict[str, int]:
-    """Create the wave's messages; safe to run again. Returns counts by outcome."""
+    """Create the wave's messages; safe to run again. Returns counts by outcome.
+
+    Each chunk reads the wave's state in the transaction that inserts it, under a share lock
+    that cancel and pause wait for: after a cancel no chunk is inserted, after a pause the
+    chunks go in held. A fan-out of the wave already running elsewhere makes this one a no-op.
+    """
+    with _only_fanout_of(wave_id) as alone:
+        return _fanout(wave_id) if alone else {}
+
+
+def _fanout(wave_id: int) -> dict[str, int]:
     wave = Wave.objects.select_related("campaign", "segment").get(pk=wave_id)
     if wave.status != WaveStatus.SENDING or wave.segment is None:
         return {}
@@ -71,7 +88,10 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
                 )
             )
         with transaction.atomic():
-            write(wave, chunk, variants)
+            inserted_as = _chunk_status(wave.pk)
+            if inserted_as is None:
+                break  # cancelled meanwhile: nothing more of it is written
+            write(wave, chunk, variants, inserted_as)
     queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
     if connection.vendor == "postgresql" and queued >= ANALYZE_AFTER:
         with connection.cursor() as cursor:
@@ -93,6 +113,47 @@ def fanout_wave(*, wave_id: int) -> dict[str, int]:
             )
     waves_changed([wave.pk])
     return audience
+
+
+@contextmanager
+def _only_fanout_of(wave_id: int) -> Iterator[bool]:
+    """Whether this is the only fan-out of the wave running (a session advisory lock)."""
+    if connection.vendor != "postgresql":
+        yield True  # the demo's in-process tasks never run two at once
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)", [FANOUT_LOCK, wave_id])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s::int, %s::int)", [FANOUT_LOCK, wave_id]
+                )
+
+
+def _chunk_status(wave_id: int) -> str | None:
+    """The status the next chunk goes in as (queued, or held if paused); None: write no more.
+
+    Call it in the chunk's transaction: on PostgreSQL it takes a key-share lock on the wave,
+    so a cancel or a pause (which lock it for update) waits for the chunk to commit and then
+    takes its messages too, while the chunk after it sees the new state.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT status FROM campaigns_wave WHERE id = %s FOR KEY SHARE", [wave_id]
+            )
+            row = cursor.fetchone()
+        status = row[0] if row else None
+    else:
+        status = Wave.objects.filter(pk=wave_id).values_list("status", flat=True).first()
+    return {
+        WaveStatus.SENDING: OutboundStatus.QUEUED,
+        WaveStatus.PAUSED: OutboundStatus.HELD,
+    }.get(status)
 
 
 def _variants(wave: Wave) -> dict[str, _Variant]:
@@ -126,7 +187,7 @@ def _campaign_wave_ids(wave: Wave) -> list[int]:
 
 
 def _insert_select(
-    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant]
+    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant], status: str
 ) -> None:
     campaign = wave.campaign
     default = campaign.default_language
@@ -162,7 +223,7 @@ def _insert_select(
     """  # noqa: S608
     params = [
         OutboundKind.WAVE,
-        OutboundStatus.QUEUED,
+        status,
         wave.pk,
         PRIORITY_OF[wave.priority],
         *values_params,
@@ -179,7 +240,7 @@ def _insert_select(
 
 
 def _insert_python(
-    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant]
+    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant], status: str
 ) -> None:
     campaign = wave.campaign
     every = campaign.opt_out_footer_every
@@ -213,6 +274,7 @@ def _insert_python(
                 segments=variant.segments,
                 wave_id=wave.pk,
                 priority=PRIORITY_OF[wave.priority],
+                status=status,
             )
         )
     OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)

@@ -5,11 +5,14 @@ Editing a wave that was submitted or approved sends it back to draft.
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import timing
@@ -25,10 +28,13 @@ from campaigns.models import (
     WaveTransition,
 )
 from campaigns.selectors.waves import longest_region_name
+from campaigns.services.fanout import FANOUT_GRACE
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
 from outreach.wave_activity import waves_changed
+
+logger = logging.getLogger(__name__)
 
 WAVE_FIELDS = (
     "name",
@@ -45,6 +51,11 @@ BACK_TO_DRAFT = {WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED
 FINAL = {WaveStatus.SENT, WaveStatus.CANCELLED}
 MAX_SEGMENTS = 10  # Twilio refuses bodies over 1,600 characters: 10 concatenated segments
 REVIEWERS = {Role.REVIEWER, Role.ADMIN}
+# Claimed by a dispatcher, not yet handed to the provider: a cancel or a pause takes it back
+# (the dispatcher's send is fenced on the claim token and the status).
+CLAIMED_NOT_IN_FLIGHT = Q(
+    status=OutboundStatus.SENDING, in_flight_at__isnull=True, provider_message_id=""
+)
 
 
 @transaction.atomic
@@ -150,13 +161,22 @@ def wave_schedule(*, wave: Wave, by: User | None, now: dt.datetime | None = None
 
 @transaction.atomic
 def wave_pause(*, wave: Wave, by: User) -> Wave:
-    """Stop a scheduled or sending wave; it takes effect at the next tick."""
+    """Stop a scheduled or sending wave: what no provider has yet is held until resumed.
+
+    Queued messages and those a dispatcher claimed but has not handed over are held now;
+    fan-out inserts its later chunks held; dispatch's send gate holds any that come back.
+    """
     wave = _expect(wave, {WaveStatus.SCHEDULED, WaveStatus.SENDING})
     wave.paused_from = wave.status
     wave.save(update_fields=["paused_from", "updated_at"])
-    # Workers claim only queued messages: holding them stops the wave within one batch.
+    # Workers claim only queued messages, and send only what they still hold (claim token and
+    # status, fenced): holding the queued and the claimed-but-not-in-flight stops the wave.
+    # (A queued message keeps its lease field: there it means "not before", e.g. a backoff.)
     OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.QUEUED).update(
         status=OutboundStatus.HELD
+    )
+    OutboundMessage.objects.filter(CLAIMED_NOT_IN_FLIGHT, wave_id=wave.pk).update(
+        status=OutboundStatus.HELD, claim_token=None, lease_expires_at=None
     )
     return _move(wave, WaveStatus.PAUSED, by)
 
@@ -170,11 +190,13 @@ def wave_resume(*, wave: Wave, by: User) -> Wave:
         schedule = _plan(wave)
         _check_blackout(wave, schedule)
         wave.scheduled_for = schedule.send_at
-    wave.paused_from = ""
-    wave.save(update_fields=["paused_from", "scheduled_for", "updated_at"])
     released = OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.HELD).update(
         status=OutboundStatus.QUEUED
     )
+    wave.paused_from = ""
+    if target == WaveStatus.SENDING and not released:
+        wave.fanout_enqueued_at = timezone.now()  # paused before its fan-out wrote anything
+    wave.save(update_fields=["paused_from", "scheduled_for", "fanout_enqueued_at", "updated_at"])
     if target == WaveStatus.SENDING:
         transaction.on_commit(
             lambda: dispatch_wave_channels(wave.pk) if released else _fanout(wave.pk)
@@ -184,13 +206,23 @@ def wave_resume(*, wave: Wave, by: User) -> Wave:
 
 @transaction.atomic
 def wave_cancel(*, wave: Wave, by: User) -> Wave:
-    """Cancel a wave that has not finished; nothing more of it goes out."""
+    """Cancel a wave that has not finished; nothing more of it goes out, ever.
+
+    Queued, held, and claimed-but-not-in-flight messages are cancelled now; fan-out writes
+    no further chunk; a message already in flight ends as the provider says, and dispatch's
+    send gate cancels any that a retry or the sweeper would queue again.
+    """
     wave = _locked(wave)
     if wave.status in FINAL:
         raise InvalidInput(f"A {wave.status} wave cannot be cancelled.", field="status")
-    OutboundMessage.objects.filter(
-        wave_id=wave.pk, status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD]
-    ).update(status=OutboundStatus.CANCELED, status_changed_at=timezone.now())
+    # A message in flight is the provider's now; its outcome decides. Everything else stops.
+    unsent = Q(status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD]) | CLAIMED_NOT_IN_FLIGHT
+    OutboundMessage.objects.filter(unsent, wave_id=wave.pk).update(
+        status=OutboundStatus.CANCELED,
+        status_changed_at=timezone.now(),
+        claim_token=None,
+        lease_expires_at=None,
+    )
     waves_changed([wave.pk])
     return _move(wave, WaveStatus.CANCELLED, by)
 
@@ -203,8 +235,31 @@ def waves_tick(*, now: dt.datetime | None = None) -> list[int]:
     for wave_id in due.values_list("pk", flat=True):
         if _start_if_due(wave_id, now):
             started.append(wave_id)
+    waves_fanout_redo(now=now)
     _finish_sent_waves()
     return started
+
+
+def waves_fanout_redo(*, now: dt.datetime | None = None) -> list[int]:
+    """Enqueue fan-out again for sending waves whose fan-out task was lost; returns their ids.
+
+    A wave is sending, not fanned out, and its fan-out was enqueued over FANOUT_GRACE ago
+    (Redis restarted in between, say). Each is enqueued once per grace period however many
+    ticks run; a fan-out still running takes no notice (fan-out's own lock), and one that
+    runs again creates nothing twice (the unique constraint).
+    """
+    now = now or timezone.now()
+    lost = Q(status=WaveStatus.SENDING, fanned_out_at__isnull=True) & (
+        Q(fanout_enqueued_at__isnull=True) | Q(fanout_enqueued_at__lte=now - FANOUT_GRACE)
+    )
+    redone = []
+    for wave_id in Wave.objects.filter(lost).values_list("pk", flat=True):
+        with transaction.atomic():
+            if Wave.objects.filter(lost, pk=wave_id).update(fanout_enqueued_at=now):
+                logger.warning("Wave %s was not fanned out: its fan-out is enqueued again", wave_id)
+                transaction.on_commit(partial(_fanout, wave_id))
+                redone.append(wave_id)
+    return redone
 
 
 def _finish_sent_waves() -> None:
@@ -276,17 +331,19 @@ def _start_if_due(wave_id: int, now: dt.datetime) -> bool:
         if wave is None:
             return False  # paused, cancelled or taken by another tick meanwhile
         campaign = wave.campaign
-        zone = ZoneInfo(campaign.timezone)
-        opening = timing.next_opening(now, quiet=_quiet(campaign), tz=zone)
-        if opening > now:
-            wave.scheduled_for = opening
+        # The same answer the send gate gives each message once the wave is sending.
+        closed = timing.closed_at(
+            now,
+            quiet=_quiet(campaign),
+            blackouts=[] if _may_pass_blackout(wave) else _windows(campaign),
+            tz=ZoneInfo(campaign.timezone),
+        )
+        if closed is not None:
+            wave.scheduled_for = closed.opens_at
             wave.save(update_fields=["scheduled_for", "updated_at"])
             return False
-        blackout = timing.blackout_at(now, _windows(campaign))
-        if blackout is not None and not _may_pass_blackout(wave):
-            wave.scheduled_for = blackout.end
-            wave.save(update_fields=["scheduled_for", "updated_at"])
-            return False
+        wave.fanout_enqueued_at = now
+        wave.save(update_fields=["fanout_enqueued_at", "updated_at"])
         _move(wave, WaveStatus.SENDING, None, "due")
         transaction.on_commit(lambda: _fanout(wave.pk))
         return True

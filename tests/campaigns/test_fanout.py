@@ -1,56 +1,33 @@
 """Fan-out: one message per subscriber, in their language, exactly once, caps respected."""
 
 import datetime as dt
+import uuid
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 import time_machine
+from django.db import connection
 
 from campaigns.models import WaveStatus
 from campaigns.services import waves as services
-from campaigns.services.fanout import fanout_wave
+from campaigns.services.fanout import FANOUT_GRACE, FANOUT_LOCK, fanout_wave
 from outreach.models import (
     ConsentStatus,
     OutboundKind,
     OutboundMessage,
     OutboundStatus,
-    Region,
     Subscriber,
 )
-from tests.campaigns.conftest import NOW
+from tests.campaigns.conftest import DUE, NOW
 
 pytestmark = pytest.mark.django_db
-
-EAT = dt.timezone(dt.timedelta(hours=3))
-DUE = dt.datetime(2027, 8, 3, 10, 0, tzinfo=EAT)
 
 
 @pytest.fixture(autouse=True)
 def _before_polling_day():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def sending_wave(campaign, audience, author, reviewer, console_channel, organization):
-    kisumu = Region.objects.create(organization=organization, name="Kisumu")
-    Subscriber.objects.filter(language="sw").update(region=kisumu)
-    wave = services.wave_create(
-        campaign=campaign,
-        created_by=author.membership.user,
-        name="E-7",
-        send_at_relative="E-7d 10:00",
-        segment=audience,
-        channels=[console_channel],
-        variants=[
-            {"language": "en", "body": "Peace in {region}, from {campaign}."},
-            {"language": "sw", "body": "Amani {region}."},
-        ],
-    )
-    services.wave_submit(wave=wave, by=wave.created_by)
-    services.wave_approve(wave=wave, by=reviewer.membership.user)
-    services.wave_schedule(wave=wave, by=None)
-    assert services.waves_tick(now=DUE) == [wave.pk]
-    return wave
 
 
 def test_each_subscriber_gets_one_message_in_their_language_or_the_default(sending_wave):
@@ -207,3 +184,159 @@ def test_a_link_goes_out_as_one_tracked_short_link_per_language(sending_wave):
         "https://peace.example/pledge",
     )
     assert english == [f"Take the pledge: {short} Reply STOP to opt out."] * 2  # en and fr
+
+
+# --- cancel and pause are final, chunk by chunk (issue 10, item 6) ---------------------------
+
+
+@pytest.fixture
+def between_chunks(monkeypatch):
+    """Run `action` once, right after fan-out has written its first chunk (one subscriber each)."""
+    from campaigns.services import fanout
+
+    monkeypatch.setattr(fanout, "CHUNK", 1)
+    real_write = fanout._insert_select
+    after_each: list[int] = []
+
+    def arrange(action):
+        def write(*args, **kwargs):
+            real_write(*args, **kwargs)
+            if not after_each:
+                action()
+            after_each.append(OutboundMessage.objects.filter(status=OutboundStatus.QUEUED).count())
+
+        monkeypatch.setattr(fanout, "_insert_select", write)
+        return after_each
+
+    return arrange
+
+
+def test_a_cancelled_wave_fans_out_no_further_chunk(sending_wave, between_chunks):
+    between_chunks(lambda: services.wave_cancel(wave=sending_wave, by=sending_wave.created_by))
+
+    fanout_wave(wave_id=sending_wave.pk)
+
+    assert OutboundMessage.objects.filter(wave_id=sending_wave.pk).count() == 1
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"canceled"}
+
+
+def test_a_wave_paused_mid_fan_out_queues_no_later_chunk(sending_wave, between_chunks):
+    queued_after_each_chunk = between_chunks(
+        lambda: services.wave_pause(wave=sending_wave, by=sending_wave.created_by)
+    )
+
+    fanout_wave(wave_id=sending_wave.pk)
+
+    assert queued_after_each_chunk == [0, 0, 0, 0]  # a dispatcher never finds one to claim
+    assert OutboundMessage.objects.filter(status=OutboundStatus.HELD).count() == 4
+
+
+def _claim(message: OutboundMessage, *, in_flight: bool) -> None:
+    """What a dispatcher does: claim (token, lease), and mark in flight right before the call."""
+    now = dt.datetime.now(dt.UTC)
+    message.status = OutboundStatus.SENDING
+    message.claim_token = uuid.uuid4()
+    message.lease_expires_at = now + dt.timedelta(minutes=2)
+    message.in_flight_at = now if in_flight else None
+    message.save()
+
+
+def test_cancelling_takes_back_claimed_messages_not_yet_handed_to_the_provider(sending_wave):
+    fanout_wave(wave_id=sending_wave.pk)
+    waiting, in_flight = OutboundMessage.objects.order_by("pk")[:2]
+    _claim(waiting, in_flight=False)
+    _claim(in_flight, in_flight=True)
+
+    services.wave_cancel(wave=sending_wave, by=sending_wave.created_by)
+
+    waiting.refresh_from_db()
+    in_flight.refresh_from_db()
+    assert waiting.status == OutboundStatus.CANCELED
+    assert waiting.claim_token is None  # the dispatcher's fence no longer matches
+    assert waiting.lease_expires_at is None  # nor does the sweeper hand it out again
+    assert in_flight.status == OutboundStatus.SENDING  # the provider has it: its outcome decides
+    assert in_flight.claim_token is not None
+
+
+def test_pausing_holds_claimed_messages_not_yet_handed_to_the_provider(sending_wave):
+    fanout_wave(wave_id=sending_wave.pk)
+    waiting, in_flight = OutboundMessage.objects.order_by("pk")[:2]
+    _claim(waiting, in_flight=False)
+    _claim(in_flight, in_flight=True)
+
+    services.wave_pause(wave=sending_wave, by=sending_wave.created_by)
+    waiting.refresh_from_db()
+    held = (waiting.status, waiting.claim_token)
+    services.wave_resume(wave=sending_wave, by=sending_wave.created_by)
+
+    waiting.refresh_from_db()
+    in_flight.refresh_from_db()
+    assert held == (OutboundStatus.HELD, None)
+    assert waiting.status == OutboundStatus.QUEUED  # resumed: claimed again like any other
+    assert in_flight.status == OutboundStatus.SENDING
+
+
+# --- a lost fan-out task is redone (issue 10, item 7) ----------------------------------------
+
+
+def test_a_wave_whose_fan_out_task_was_lost_is_fanned_out_by_a_later_tick(
+    sending_wave, django_capture_on_commit_callbacks
+):
+    # The tick moved the wave to sending; its fan-out task never ran (a Redis restart).
+    with django_capture_on_commit_callbacks(execute=True):
+        services.waves_tick(now=DUE + FANOUT_GRACE + dt.timedelta(seconds=5))
+
+    sending_wave.refresh_from_db()
+    assert sending_wave.audience == {"targeted": 4, "fatigue_capped": 0, "queued": 4}
+    assert OutboundMessage.objects.filter(wave_id=sending_wave.pk).count() == 4
+    assert sending_wave.fanned_out_at is not None
+
+
+def test_a_fan_out_within_its_grace_period_is_not_started_again(
+    sending_wave, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        services.waves_tick(now=DUE + FANOUT_GRACE - dt.timedelta(seconds=5))
+
+    assert enqueued == []
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_redone_fan_out_is_not_redone_again_at_every_tick(
+    sending_wave, django_capture_on_commit_callbacks
+):
+    later = DUE + FANOUT_GRACE + dt.timedelta(seconds=5)
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        services.waves_tick(now=later)
+    with django_capture_on_commit_callbacks(execute=False) as second:
+        services.waves_tick(now=later + dt.timedelta(seconds=5))
+
+    assert len(first) == 1  # the fan-out enqueued once per grace period, not every 5 seconds
+    assert second == []
+
+
+def test_a_fan_out_still_running_elsewhere_is_not_run_twice(sending_wave):
+    with fanout_running_elsewhere(sending_wave.pk):
+        audience = fanout_wave(wave_id=sending_wave.pk)
+
+    assert audience == {}
+    assert not OutboundMessage.objects.exists()
+
+
+@contextmanager
+def fanout_running_elsewhere(wave_id: int):
+    """Another worker's fan-out of the wave, holding its lock on its own connection."""
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [FANOUT_LOCK, wave_id])
+        yield
+    finally:
+        other.close()
