@@ -9,7 +9,10 @@ from campaigns.services.waves import dispatch_wave_channels, waves_tick
 
 @shared_task(name="campaigns.tasks.tick")
 def tick() -> list[int]:
-    """Idempotent: a wave is started once (row lock, status check); returns the started ids."""
+    """Idempotent: a wave is started once (row lock, status check); returns the started ids.
+
+    Also enqueues again the fan-out of a sending wave whose task was lost (a Redis restart).
+    """
     return waves_tick()
 
 
