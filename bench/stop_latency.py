@@ -437,8 +437,10 @@ class Webhooks:
         self._url, self._parts = url, urlsplit(url)
         self._sign = lambda form: twilio_signature(auth_token, url, form)
         self._account_sid = account_sid
-        # Enough threads that a slow server never holds a webhook back: the load stays open.
-        self._pool = ThreadPoolExecutor(max_workers=256)
+        # Enough threads that a slow server never holds a webhook back (the load stays open:
+        # at 10 s a response, ~700 wait at once); each needs little stack.
+        threading.stack_size(512 * 1024)
+        self._pool = ThreadPoolExecutor(max_workers=1024)
         self.lag_max = 0.0  # the latest a webhook went out after its time (seconds)
         self._lock = threading.Lock()
         self._sent: dict[tuple[str, str], float] = {}
