@@ -1,7 +1,9 @@
 """Real Celery worker processes on the real Redis, writing to the test database."""
 
+import contextlib
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,12 +27,10 @@ def worker_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def start_worker(
-    transactional_db: None, tmp_path: Path, worker_env: dict[str, str]
-) -> Iterator[Callable[[], subprocess.Popen]]:
-    """Starts `celery worker` processes against the test database; stops them all at the end."""
+def process_env(transactional_db: None, worker_env: dict[str, str]) -> dict[str, str]:
+    """The environment of the processes a test starts: the test database, Redis, worker_env."""
     database = connection.settings_dict
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the same keys decrypt channel tokens
@@ -42,11 +42,24 @@ def start_worker(
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         **worker_env,
     }
+
+
+@pytest.fixture
+def start_worker(
+    transactional_db: None, tmp_path: Path, process_env: dict[str, str]
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Starts `celery worker` processes against the test database; stops them all at the end.
+
+    `start()` runs one task at a time (`--pool solo`); `start(pool="prefork", concurrency=2)`
+    runs two worker processes under one parent, as production does. Each worker leads a
+    process group of its own, so `kill_worker` can SIGKILL it with all its pool processes.
+    """
+    env = process_env
     celery_app.control.purge()
     workers: list[tuple[subprocess.Popen, IO[str]]] = []
     numbers = itertools.count()
 
-    def start() -> subprocess.Popen:
+    def start(pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
         # A file, not a pipe: a chatty worker must never block on a full pipe.
         log = (tmp_path / f"worker-{len(workers)}.log").open("w+")
         name = f"integration-{os.getpid()}-{next(numbers)}"
@@ -61,7 +74,8 @@ def start_worker(
                 "--queues",
                 "priority,bulk",
                 "--pool",
-                "solo",
+                pool,
+                *(["--concurrency", str(concurrency)] if pool != "solo" else []),
                 "--loglevel",
                 "INFO",
                 "--hostname",
@@ -74,7 +88,9 @@ def start_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
+        worker.hostname = name  # type: ignore[attr-defined]
         workers.append((worker, log))
         _wait_until_it_answers(worker, log, name)
         return worker
@@ -85,20 +101,76 @@ def start_worker(
         yield start
     finally:
         celery_app.conf.task_always_eager = eager
-        for worker, log in workers:
+        for worker, _ in workers:
             if worker.poll() is None:
                 worker.terminate()
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+        for worker, log in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill_worker(worker)
+            # Pool processes a killed parent left behind.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.pid, signal.SIGKILL)
             log.close()
         celery_app.control.purge()
 
 
 @pytest.fixture
+def start_beat(
+    start_worker: Callable[..., subprocess.Popen], tmp_path: Path, process_env: dict[str, str]
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Starts a fast beat (tests/integration/beat.py): the beat's tasks, `speedup` times as often.
+
+    It depends on start_worker so that it stops before the workers do.
+    """
+    beats: list[tuple[subprocess.Popen, IO[str]]] = []
+
+    def start(speedup: float = 30.0, least: float = 0.5) -> subprocess.Popen:
+        log = (tmp_path / f"beat-{len(beats)}.log").open("w+")
+        beat = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.beat",
+                "--speedup",
+                str(speedup),
+                "--least",
+                str(least),
+            ],
+            cwd=ROOT,
+            env=process_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        beats.append((beat, log))
+        return beat
+
+    try:
+        yield start
+    finally:
+        for beat, log in beats:
+            if beat.poll() is None:
+                beat.terminate()
+                try:
+                    beat.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    beat.kill()
+            log.close()
+
+
+@pytest.fixture
 def celery_worker_process(start_worker: Callable[[], subprocess.Popen]) -> subprocess.Popen:
     return start_worker()
+
+
+def kill_worker(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker and its pool processes at once, as a lost machine would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
