@@ -121,11 +121,11 @@ def inbound_stop_record_at_once(*, channel: Channel, inbound: InboundMessage) ->
     logged and left to the routing task, which records the opt-out itself; the message is
     stored either way. True when the ledger now holds this message's opt-out.
     """
-    match = match_keyword(inbound.body, keyword_set_for(channel.organization))
-    if match is None or match.intent != Intent.STOP:
-        return False
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: a failure here never loses the message
+            match = match_keyword(inbound.body, keyword_set_for(channel.organization))
+            if match is None or match.intent != Intent.STOP:
+                return False
             subscriber = (
                 Subscriber.objects.select_for_update()
                 .filter(organization_id=channel.organization_id, address=inbound.from_address)
