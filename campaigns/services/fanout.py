@@ -54,9 +54,9 @@ class _Variant:
 def fanout_wave(*, wave_id: int) -> dict[str, int]:
     """Create the wave's messages; safe to run again. Returns counts by outcome.
 
-    Each chunk reads the wave's state in the transaction that inserts it, under a share lock
-    that cancel and pause wait for: after a cancel no chunk is inserted, after a pause the
-    chunks go in held. A fan-out of the wave already running elsewhere makes this one a no-op.
+    Each chunk reads the wave's state again in the transaction that inserts it, under a lock
+    that cancel and pause wait for: after a cancel no chunk is kept, after a pause the chunks
+    go in held. A fan-out of the wave already running elsewhere makes this one a no-op.
     """
     with _only_fanout_of(wave_id) as alone:
         return _fanout(wave_id) if alone else {}
@@ -87,11 +87,20 @@ def _fanout(wave_id: int) -> dict[str, int]:
                     subscribers_between=(start + 1, start + CHUNK),
                 )
             )
+        inserted_as = _chunk_status(wave.pk)
+        if inserted_as is None:
+            break  # cancelled: nothing more of it is written
         with transaction.atomic():
-            inserted_as = _chunk_status(wave.pk)
-            if inserted_as is None:
-                break  # cancelled meanwhile: nothing more of it is written
             write(wave, chunk, variants, inserted_as)
+            # Checked again, locked, as the chunk's last statement before its commit.
+            now_as = _chunk_status(wave.pk, lock=True)
+            if now_as is None:
+                transaction.set_rollback(True)  # cancelled while it was written: not this one
+                break
+            if now_as != inserted_as:  # paused or resumed meanwhile: the chunk follows
+                OutboundMessage.objects.filter(wave_id=wave.pk, status=inserted_as).update(
+                    status=now_as
+                )
     queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
     if connection.vendor == "postgresql" and queued >= ANALYZE_AFTER:
         with connection.cursor() as cursor:
@@ -134,14 +143,15 @@ def _only_fanout_of(wave_id: int) -> Iterator[bool]:
                 )
 
 
-def _chunk_status(wave_id: int) -> str | None:
-    """The status the next chunk goes in as (queued, or held if paused); None: write no more.
+def _chunk_status(wave_id: int, *, lock: bool = False) -> str | None:
+    """The status a chunk's messages go in as (queued; held if paused); None: write no more.
 
-    Call it in the chunk's transaction: on PostgreSQL it takes a key-share lock on the wave,
-    so a cancel or a pause (which lock it for update) waits for the chunk to commit and then
-    takes its messages too, while the chunk after it sees the new state.
+    With `lock`, in the chunk's transaction after its insert, it takes a key-share lock on
+    the wave (PostgreSQL): a cancel or a pause, which lock the wave for update, either
+    committed first and is seen here, or waits for the chunk to commit and then takes its
+    messages too. Taken last, the lock is held for an instant, so a cancel never starves.
     """
-    if connection.vendor == "postgresql":
+    if lock and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT status FROM campaigns_wave WHERE id = %s FOR KEY SHARE", [wave_id]

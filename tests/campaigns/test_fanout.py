@@ -1,6 +1,7 @@
 """Fan-out: one message per subscriber, in their language, exactly once, caps respected."""
 
 import datetime as dt
+import threading
 import uuid
 from contextlib import contextmanager
 
@@ -9,7 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from campaigns.models import WaveStatus
+from campaigns.models import Variant, Wave, WaveStatus
 from campaigns.services import waves as services
 from campaigns.services.fanout import FANOUT_GRACE, FANOUT_LOCK, fanout_wave
 from outreach.models import (
@@ -191,7 +192,8 @@ def test_a_link_goes_out_as_one_tracked_short_link_per_language(sending_wave):
 
 @pytest.fixture
 def between_chunks(monkeypatch):
-    """Run `action` once, right after fan-out has written its first chunk (one subscriber each)."""
+    """Run `action` once, right after fan-out wrote its first chunk (one subscriber each),
+    in that chunk's transaction."""
     from campaigns.services import fanout
 
     monkeypatch.setattr(fanout, "CHUNK", 1)
@@ -211,15 +213,6 @@ def between_chunks(monkeypatch):
     return arrange
 
 
-def test_a_cancelled_wave_fans_out_no_further_chunk(sending_wave, between_chunks):
-    between_chunks(lambda: services.wave_cancel(wave=sending_wave, by=sending_wave.created_by))
-
-    fanout_wave(wave_id=sending_wave.pk)
-
-    assert OutboundMessage.objects.filter(wave_id=sending_wave.pk).count() == 1
-    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"canceled"}
-
-
 def test_a_wave_paused_mid_fan_out_queues_no_later_chunk(sending_wave, between_chunks):
     queued_after_each_chunk = between_chunks(
         lambda: services.wave_pause(wave=sending_wave, by=sending_wave.created_by)
@@ -229,6 +222,49 @@ def test_a_wave_paused_mid_fan_out_queues_no_later_chunk(sending_wave, between_c
 
     assert queued_after_each_chunk == [0, 0, 0, 0]  # a dispatcher never finds one to claim
     assert OutboundMessage.objects.filter(status=OutboundStatus.HELD).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_wave_fans_out_no_further_chunk(
+    campaign, audience, console_channel, between_chunks
+):
+    # A sending wave built directly: with committed rows the tick would fan it out at once.
+    wave = Wave.objects.create(
+        organization=campaign.organization,
+        campaign=campaign,
+        name="E-7",
+        segment=audience,
+        status=WaveStatus.SENDING,
+    )
+    wave.channels.set([console_channel])
+    Variant.objects.create(wave=wave, language="en", body="Amani.")
+    cancelled, fanned_out = threading.Event(), threading.Event()
+    queued_after_cancel: list[int] = []
+
+    def cancel_as_a_manager_elsewhere() -> None:
+        try:
+            services.wave_cancel(wave=wave, by=None)
+            cancelled.set()
+            while not fanned_out.wait(0.005):
+                queued = OutboundMessage.objects.filter(wave_id=wave.pk, status="queued")
+                queued_after_cancel.append(queued.count())
+        finally:
+            connection.close()  # this thread's own
+
+    manager = threading.Thread(target=cancel_as_a_manager_elsewhere)
+
+    def cancel_before_the_first_chunk_commits() -> None:
+        manager.start()
+        assert cancelled.wait(5)
+
+    between_chunks(cancel_before_the_first_chunk_commits)
+
+    fanout_wave(wave_id=wave.pk)
+    fanned_out.set()
+    manager.join()
+
+    assert not OutboundMessage.objects.filter(wave_id=wave.pk).exists()
+    assert set(queued_after_cancel) <= {0}  # no dispatcher ever found one to claim
 
 
 def _claim(message: OutboundMessage, *, in_flight: bool) -> None:
