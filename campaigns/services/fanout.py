@@ -149,7 +149,7 @@ def _chunk_status(wave_id: int, *, lock: bool = False) -> str | None:
     With `lock`, in the chunk's transaction after its insert, it takes a key-share lock on
     the wave (PostgreSQL): a cancel or a pause, which lock the wave for update, either
     committed first and is seen here, or waits for the chunk to commit and then takes its
-    messages too. Taken last, the lock is held for an instant, so a cancel never starves.
+    messages too. Taken last, the lock is held for an instant: a cancel hardly waits.
     """
     if lock and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
