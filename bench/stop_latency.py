@@ -281,19 +281,19 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
         for number, sent in phase.stops.items():
             recorded = phase.ledger.get(number)
             replied = first_reply(number, sent)
-            ledger.append(recorded - sent if recorded is not None else math.inf)
-            goodbye.append(replied - sent if replied is not None else math.inf)
+            ledger.append(_latency(sent, recorded, phase))
+            goodbye.append(_latency(sent, replied, phase))
         return {
-            "stop_to_ledger": _summary(ledger, phase),
-            "stop_to_goodbye": _summary(goodbye, phase),
+            "stop_to_ledger": _summary(ledger),
+            "stop_to_goodbye": _summary(goodbye),
         }
 
     figures: dict = {"idle": stops(idle), "flood": stops(flood)}
     welcome = []
     for number, sent in flood.joins.items():
         replied = first_reply(number, sent)
-        welcome.append(replied - sent if replied is not None else math.inf)
-    figures["flood"]["join_to_welcome"] = _summary(welcome, flood)
+        welcome.append(_latency(sent, replied, flood))
+    figures["flood"]["join_to_welcome"] = _summary(welcome)
     wave_in_flood = [
         at
         for _, body, at in entries
@@ -328,7 +328,7 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
         "drain_seconds": DRAIN_SECONDS,
         "idle_webhook_errors": idle.errors,
     }
-    # A quantile the run did not see is at least the wait: its ratios are lower bounds.
+    # A quantile that is a lower bound makes its ratio one too.
     ratios: dict[str, float | None] = {}
     at_least: list[str] = []
     for metric in ("stop_to_ledger", "stop_to_goodbye"):
@@ -348,25 +348,31 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
 
 
 def _at_least(summary: dict, q: str) -> tuple[float, bool]:
-    """The quantile, or the lower bound of one not seen (and whether it is that bound)."""
-    value = summary[f"{q}_s"]
-    return (summary["not_seen_lower_bound_s"], True) if value is None else (value, False)
+    """The quantile, and whether it is only a lower bound."""
+    return summary[f"{q}_s"], summary[f"{q}_is_lower_bound"]
 
 
-def _summary(latencies: list[float], phase: Phase) -> dict:
-    """p50/p99 by nearest rank; one never seen counts as longer than the run waited for it."""
-    seen = [v for v in latencies if math.isfinite(v)]
-    p50, p99 = _quantile(latencies, 0.5), _quantile(latencies, 0.99)
-    return {
-        "count": len(latencies),
-        "not_seen": len(latencies) - len(seen),
-        "p50_s": p50 if math.isfinite(p50) else None,
-        "p99_s": p99 if math.isfinite(p99) else None,
-        "max_seen_s": max(seen) if seen else None,
-        "mean_seen_s": statistics.fmean(seen) if seen else None,
-        # A latency not seen is at least this long (the wait after the last webhook).
-        "not_seen_lower_bound_s": phase.waited_until - phase.ended,
-    }
+def _latency(sent: float, arrived: float | None, phase: Phase) -> tuple[float, bool]:
+    """Seconds and whether it was seen; one not seen is at least as long as the run waited."""
+    return (arrived - sent, True) if arrived is not None else (phase.waited_until - sent, False)
+
+
+def _summary(latencies: list[tuple[float, bool]]) -> dict:
+    """p50/p99 by nearest rank, each not seen counted at its lower bound.
+
+    A quantile is then exact when it lies below every such bound, else it is a lower bound.
+    """
+    values = [v for v, _ in latencies]
+    seen = [v for v, was_seen in latencies if was_seen]
+    bounds = [v for v, was_seen in latencies if not was_seen]
+    summary = {"count": len(latencies), "not_seen": len(bounds)}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        value = _quantile(values, q)
+        summary[f"{name}_s"] = value
+        summary[f"{name}_is_lower_bound"] = bool(bounds) and value >= min(bounds)
+    summary["max_seen_s"] = max(seen) if seen else None
+    summary["mean_seen_s"] = statistics.fmean(seen) if seen else None
+    return summary
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -378,10 +384,9 @@ def _quantile(values: list[float], q: float) -> float:
 
 def _print(figures: dict) -> None:
     def show(summary: dict, q: str) -> str:
-        value = summary[f"{q}_s"]
-        if value is None:
-            return f">{summary['not_seen_lower_bound_s']:.0f} s"
-        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+        value, bound = _at_least(summary, q)
+        shown = f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+        return (">=" if bound else "") + shown
 
     load = figures["flood"]["load"]
     print(
