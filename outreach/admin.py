@@ -26,6 +26,7 @@ from outreach.models import (
 )
 from outreach.privacy import mask_phone_number
 from outreach.selectors.organizations import is_last_admin
+from outreach.services.subscribers import EDITABLE_FIELDS, subscriber_update
 
 
 @admin.register(Organization)
@@ -139,19 +140,42 @@ class SubscriberAdmin(OrganizationScopedAdmin):
     list_filter = ["consent_status", "language", "age_band", "gender", "channel", "organization"]
     search_fields = ["=address"]
     list_select_related = ["region"]
-    readonly_fields = [
+    # Staff edit the profile only (the fields subscriber_update takes); everything else is
+    # shown, never posted back: a page opened before a STOP or an onboarding answer must
+    # not write the old values over them.
+    fields = [
+        "masked_address",
+        "channel",
+        *EDITABLE_FIELDS,
         "consent_status",
+        "onboarding_step",
         "joined_at",
         "joined_keyword",
         "created_at",
         "updated_at",
         "last_inbound_at",
     ]
-    exclude = ["last_not_understood_at"]
+    readonly_fields = [
+        "masked_address",
+        "channel",
+        "consent_status",
+        "onboarding_step",
+        "joined_at",
+        "joined_keyword",
+        "created_at",
+        "updated_at",
+        "last_inbound_at",
+    ]
 
     @admin.display(description="number")
     def masked_address(self, subscriber: Subscriber) -> str:
         return mask_phone_number(subscriber.address)
+
+    def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
+        """Through the service, and only the fields this form changed."""
+        edited = {name: form.cleaned_data[name] for name in form.changed_data}
+        if edited:
+            subscriber_update(subscriber=obj, **edited)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # subscribers join by keyword or by import, with consent evidence

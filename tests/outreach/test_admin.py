@@ -85,3 +85,37 @@ def test_a_funder_has_no_console(organization, member_client, client):
 
     assert page.status_code == 302
     assert "/admin/login/" in page["Location"]
+
+
+def test_a_console_edit_after_a_stop_leaves_the_person_stopped(
+    organization, member_client, login
+):
+    from outreach.models import ConsentKind, ConsentSource, ConsentStatus, OnboardingStep
+    from outreach.services.channels import channel_create
+    from outreach.services.consent import consent_record
+    from outreach.services.subscribers import subscriber_for_address
+
+    channel = channel_create(organization=organization, name="Console", kind="console")
+    person = subscriber_for_address(channel=channel, address="+254712345678")
+    consent_record(subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD)
+    member_client(organization, Role.MANAGER)
+    client = login(organization, Role.MANAGER)
+    url = reverse("admin:outreach_subscriber_change", args=[person.pk])
+    page = client.get(url)  # the manager opens the page …
+    form = {field: "" for field in ("region", "age_band", "gender")} | {
+        "language": "sw",
+        "tags": "[]",
+    }
+    # … meanwhile the person texts STOP and their onboarding moves on.
+    consent_record(subscriber=person, kind=ConsentKind.OPT_OUT, source=ConsentSource.KEYWORD)
+    type(person).objects.filter(pk=person.pk).update(onboarding_step=OnboardingStep.DONE)
+
+    saved = client.post(url, form)
+
+    person.refresh_from_db()
+    assert page.status_code == 200
+    assert saved.status_code == 302
+    assert person.language == "sw"
+    assert person.consent_status == ConsentStatus.OPTED_OUT
+    assert person.onboarding_step == OnboardingStep.DONE
+    assert b"+254712345678" not in page.content
