@@ -10,7 +10,7 @@ from outreach.services.dispatch import (
     dispatch_channel,
 )
 from outreach.services.health import heartbeat_record
-from outreach.services.inbound import inbound_handle
+from outreach.services.inbound import WAITING, inbound_handle
 from outreach.services.outbound import message_send
 from outreach.services.status import status_reports_apply_all
 from outreach.services.sweeper import (
@@ -26,10 +26,15 @@ def record_heartbeat(name: str) -> None:
     heartbeat_record(name=name)
 
 
-@shared_task(name="outreach.tasks.handle_inbound", acks_late=True)
-def handle_inbound(inbound_id: int) -> None:
-    """Idempotent: a message already handled is left alone."""
-    inbound_handle(inbound_id=inbound_id)
+@shared_task(bind=True, name="outreach.tasks.handle_inbound", acks_late=True, max_retries=None)
+def handle_inbound(self, inbound_id: int) -> str:
+    """Idempotent: a message already handled is left alone. Workers route in parallel, so a
+    message waits (a short retry) while its sender's earlier one is still to route."""
+    in_order = not settings.CELERY_TASK_ALWAYS_EAGER  # in-process tasks already run in order
+    intent = inbound_handle(inbound_id=inbound_id, in_order=in_order)
+    if intent == WAITING:
+        raise self.retry(countdown=0.5)
+    return intent
 
 
 @shared_task(bind=True, name="outreach.tasks.send_message", max_retries=None)

@@ -49,6 +49,12 @@ class InboundMessage(OrganizationOwned):
                 condition=models.Q(wave_id__isnull=False),
                 name="inbound_attributed_to_wave",
             ),
+            # Only the messages still to route: a sender's earlier ones are routed first.
+            models.Index(
+                fields=["channel", "from_address", "received_at"],
+                condition=models.Q(handled_at__isnull=True),
+                name="inbound_unrouted_per_sender",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

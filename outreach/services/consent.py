@@ -41,6 +41,9 @@ def consent_record(
 ) -> ConsentEvent:
     """Append an opt-in or opt-out and set the subscriber's status from it, in one transaction.
 
+    The status follows the ledger's latest event by `occurred_at`: an event that happened
+    before one already recorded is kept, and changes nothing.
+
     An opt-out also cancels every message to the person that has not reached the provider
     (the goodbye stays). Locks the subscriber's row first, then the messages' rows: the
     order dispatch takes them in.
@@ -60,6 +63,10 @@ def consent_record(
         evidence=evidence or {},
         recorded_by=recorded_by,
     )
+    if ConsentEvent.objects.filter(subscriber=locked, occurred_at__gt=event.occurred_at).exists():
+        # The status follows the latest event by when it happened, not by when it was
+        # recorded: a JOIN routed after the STOP the webhook recorded at once stays history.
+        return event
     subscriber.consent_status = STATUS_AFTER[kind]
     changes = {"consent_status": subscriber.consent_status}
     if kind == ConsentKind.OPT_IN and not locked.joined_at:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outreach.keywords import Intent, KeywordMatch, match_keyword
@@ -169,11 +170,14 @@ def inbound_opt_out(*, subscriber: Subscriber, inbound: InboundMessage) -> bool:
 
 
 @transaction.atomic
-def inbound_handle(*, inbound_id: int) -> str:
+def inbound_handle(*, inbound_id: int, in_order: bool = False) -> str:
     """Route one inbound message; a message already handled is left alone.
 
     Locks the message's row, then the subscriber's (then their messages'): never the
     channel's or the organization's, which every insert of the organization key-shares.
+    With `in_order` (workers routing in parallel), a message whose sender has an earlier
+    one still to route is not routed yet (WAITING): a JOIN and the STOP after it are
+    routed in the order they were sent. Past the sweeper's grace period it goes anyway.
     """
     inbound = (
         InboundMessage.objects.select_for_update(of=("self",))
@@ -182,6 +186,8 @@ def inbound_handle(*, inbound_id: int) -> str:
     )
     if inbound.handled_at:
         return inbound.intent
+    if in_order and _an_earlier_one_waits(inbound):
+        return WAITING
     channel = inbound.channel
     subscriber = subscriber_for_address(channel=channel, address=inbound.from_address)
     # One conversation step at a time per person, whatever the number of workers.
@@ -221,6 +227,28 @@ def inbound_handle(*, inbound_id: int) -> str:
         ]
     )
     return intent
+
+
+WAITING = "waiting"  # inbound_handle's answer for a message that waits for an earlier one
+# The sweeper's grace: past it, a lost earlier message is not waited for.
+ROUTE_IN_ORDER_FOR = timedelta(seconds=60)
+
+
+def _an_earlier_one_waits(inbound: InboundMessage) -> bool:
+    if inbound.received_at < timezone.now() - ROUTE_IN_ORDER_FOR:
+        return False
+    return (
+        InboundMessage.objects.filter(
+            channel_id=inbound.channel_id,
+            from_address=inbound.from_address,
+            handled_at__isnull=True,
+        )
+        .filter(
+            Q(received_at__lt=inbound.received_at)
+            | Q(received_at=inbound.received_at, pk__lt=inbound.pk)
+        )
+        .exists()
+    )
 
 
 @dataclass

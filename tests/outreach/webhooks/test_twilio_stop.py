@@ -4,7 +4,14 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from outreach.models import ConsentEvent, ConsentKind, ConsentSource, ConsentStatus, Subscriber
+from outreach.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    OutboundMessage,
+    Subscriber,
+)
 from outreach.services.consent import consent_record
 from outreach.services.subscribers import subscriber_for_address
 from tests.support.twilio_api import AUTH_TOKEN, twilio_signature
@@ -95,3 +102,36 @@ def test_free_text_is_left_to_the_task(member, post_while_the_queue_is_busy, twi
 
     assert Subscriber.objects.get(pk=member.pk).consent_status == ConsentStatus.OPTED_IN
     assert opt_outs() == []
+
+
+def test_a_join_routed_after_the_stop_that_followed_it_leaves_the_person_stopped(
+    member, post_while_the_queue_is_busy, twilio_api, django_capture_on_commit_callbacks
+):
+    _, join_routing = post_while_the_queue_is_busy("JOIN")  # its worker is busy …
+    _, stop_routing = post_while_the_queue_is_busy("STOP")  # … the STOP is recorded at once
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for work in [*stop_routing, *join_routing]:  # and the JOIN is routed last
+            work()
+
+    assert Subscriber.objects.get(pk=member.pk).consent_status == ConsentStatus.OPTED_OUT
+    (goodbye,) = twilio_api.sent_to(NUMBER)  # no welcome after it
+    assert goodbye.body == OutboundMessage.objects.get(reply_key="goodbye").body
+
+
+def test_a_newcomers_stop_waits_for_their_join_to_be_routed(
+    twilio_channel, post_while_the_queue_is_busy, twilio_api
+):
+    from outreach.models import InboundMessage
+    from outreach.services.inbound import WAITING, inbound_handle
+
+    post_while_the_queue_is_busy("JIUNGE")
+    post_while_the_queue_is_busy("STOP")
+    join, stop = InboundMessage.objects.order_by("received_at", "pk")
+
+    first = inbound_handle(inbound_id=stop.pk, in_order=True)  # a worker takes the STOP first
+    inbound_handle(inbound_id=join.pk, in_order=True)
+    inbound_handle(inbound_id=stop.pk, in_order=True)  # its retry
+
+    assert first == WAITING
+    assert Subscriber.objects.get(address=NUMBER).consent_status == ConsentStatus.OPTED_OUT
