@@ -92,6 +92,8 @@ def run() -> dict:
         default_language="en",
         languages=["en", "sw"],
         fatigue_cap_per_week=None,
+        quiet_start="00:00",  # start == end: no quiet hours, whenever the benchmark runs
+        quiet_end="00:00",
     )
     segment = Segment.objects.create(organization=organization, name="All")
 
