@@ -167,11 +167,13 @@ def messages_take_in_flight(
         )
         mine: set[int] = set()
         for token, ids in _by_token(by_id, list(by_id)).items():
+            # SKIP LOCKED: a message locked now is being taken back (a cancel, a STOP, a
+            # pause); never waiting for it means the fence can never be part of a deadlock.
             mine.update(
                 _fenced(ids, token)
                 .filter(in_flight_at__isnull=True)
                 .order_by("pk")
-                .select_for_update(no_key=True)
+                .select_for_update(no_key=True, skip_locked=True)
                 .values_list("pk", flat=True)
             )
         allowed: list[int] = []
