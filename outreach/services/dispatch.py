@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from outreach import rate_limit
 from outreach.channels.base import SendResult, TransportError
 from outreach.models import Channel, OutboundMessage, OutboundStatus
 from outreach.services.outbound import (
+    IN_FLIGHT_CALLS_PER_THREAD,
     MAX_ATTEMPTS,
     message_failed,
     message_give_up,
@@ -45,9 +46,10 @@ logger = logging.getLogger(__name__)
 # A group shares one token take, one fence and one record statement: at most this many
 # messages, and at most a tenth of a second of the channel's rate, so slow channels stay smooth.
 GROUP_SIZE = 64
-# Sends handed to the threads but not started, per thread: a marked message's call starts
-# soon, well within its lease, even when the provider is slow.
-WAITING_PER_THREAD = 2
+# Sends handed to the threads and not yet recorded, per thread: enough to record in large
+# statements, few enough that a marked message's call starts within its in-flight lease
+# (which covers this many provider timeouts) even when the provider is slow.
+IN_FLIGHT_PER_THREAD = IN_FLIGHT_CALLS_PER_THREAD
 
 Keepalive = Callable[[], bool]  # renews what the dispatcher holds; False when it lost it
 
@@ -184,8 +186,8 @@ def _send_batch(
         for _ in group:
             waiting.popleft()
         # A bounded line at the threads: a message marked in flight is sent soon after.
-        while len(in_flight) >= WAITING_PER_THREAD * threads:
-            in_flight[0][1].result()
+        while len(in_flight) >= IN_FLIGHT_PER_THREAD * threads:
+            wait([in_flight[0][1]])
             _record(in_flight, report, wait=False)
         for message in messages_take_in_flight(group, counts=report.outcomes):
             in_flight.append((message, senders.submit(transmit, message)))

@@ -52,10 +52,16 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 
 
+# A dispatcher keeps at most this many sends per sending thread in flight (see dispatch).
+IN_FLIGHT_CALLS_PER_THREAD = 8
+
+
 def in_flight_lease() -> timedelta:
-    """Once in flight, a message waits behind at most two calls per sending thread, then its
-    own call times out: its lease covers all three, so a live call never outlasts its claim."""
-    return max(lease(), timedelta(seconds=3 * settings.TWILIO_TIMEOUT_SECONDS + 5))
+    """Once in flight, a message waits behind at most IN_FLIGHT_CALLS_PER_THREAD calls on its
+    thread, then its own call times out: its lease covers them all, so a live call never
+    outlasts its claim however slow the provider."""
+    calls = IN_FLIGHT_CALLS_PER_THREAD + 1
+    return max(lease(), timedelta(seconds=calls * settings.TWILIO_TIMEOUT_SECONDS + 5))
 
 
 # The only reply someone who has opted out may get: the one goodbye.
