@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -46,10 +46,11 @@ logger = logging.getLogger(__name__)
 # A group shares one token take, one fence and one record statement: at most this many
 # messages, and at most a tenth of a second of the channel's rate, so slow channels stay smooth.
 GROUP_SIZE = 64
-# Sends handed to the threads and not yet recorded, per thread: enough to record in large
-# statements, few enough that a marked message's call starts within its in-flight lease
-# (which covers this many provider timeouts) even when the provider is slow.
-IN_FLIGHT_PER_THREAD = IN_FLIGHT_CALLS_PER_THREAD
+# Calls handed to the threads and not finished, per thread: a message marked in flight waits
+# behind one call at most, so consent is read a moment before its own call. (A group is
+# marked when fewer than this wait, so a thread may have twice as many: the in-flight
+# lease covers IN_FLIGHT_CALLS_PER_THREAD.) Finished sends are recorded GROUP_SIZE at a time.
+LINE_PER_THREAD = IN_FLIGHT_CALLS_PER_THREAD // 2
 
 Keepalive = Callable[[], bool]  # renews what the dispatcher holds; False when it lost it
 
@@ -177,23 +178,24 @@ def _send_batch(
     for message in exhausted:
         report.count(message_give_up(message).status)
     waiting = deque(message for message in messages if message.attempts <= MAX_ATTEMPTS)
-    in_flight: deque[tuple[OutboundMessage, Future[Outcome]]] = deque()
+    in_flight: list[tuple[OutboundMessage, Future[Outcome]]] = []
     keep = _LeaseKeeper(waiting, alive)
-    for group in _groups(list(waiting), per_second=channel.messages_per_second):
+    line = LINE_PER_THREAD * threads
+    for group in _groups(list(waiting), per_second=channel.messages_per_second, most=line):
         if not keep.alive:
             break  # the lease lapses; the sweeper gives the rest to another dispatcher
         _take_tokens(channel, sum(message.segments for message in group), keep)
         for _ in group:
             waiting.popleft()
-        # A bounded line at the threads: a message marked in flight is sent soon after.
-        while len(in_flight) >= IN_FLIGHT_PER_THREAD * threads:
-            wait([in_flight[0][1]])
-            _record(in_flight, report, wait=False)
+        # A short line at the threads: a message is marked in flight (consent and claim
+        # checked) only when a thread will call the provider for it a moment later.
+        while len(calling := [f for _, f in in_flight if not f.done()]) >= line:
+            wait(calling, return_when=FIRST_COMPLETED)
         for message in messages_take_in_flight(group, counts=report.outcomes):
             in_flight.append((message, senders.submit(transmit, message)))
-        _record(in_flight, report, wait=False)
+        _record(in_flight, report, at_least=GROUP_SIZE)
         keep.tick()
-    _record(in_flight, report, wait=True)
+    _record(in_flight, report, finish=True)
 
 
 class _LeaseKeeper:
@@ -218,12 +220,15 @@ class _LeaseKeeper:
             self.renewed_at = now
 
 
-def _groups(messages: list[OutboundMessage], *, per_second: int) -> Iterator[list[OutboundMessage]]:
+def _groups(
+    messages: list[OutboundMessage], *, per_second: int, most: int
+) -> Iterator[list[OutboundMessage]]:
     budget = max(1, per_second // 10)
+    size = max(1, min(GROUP_SIZE, most))
     group: list[OutboundMessage] = []
     cost = 0
     for message in messages:
-        if group and (len(group) >= GROUP_SIZE or cost + message.segments > budget):
+        if group and (len(group) >= size or cost + message.segments > budget):
             yield group
             group, cost = [], 0
         group.append(message)
@@ -241,15 +246,24 @@ def _take_tokens(channel: Channel, cost: int, keep: _LeaseKeeper) -> None:
 
 
 def _record(
-    in_flight: "deque[tuple[OutboundMessage, Future[Outcome]]]",
+    in_flight: list[tuple[OutboundMessage, Future[Outcome]]],
     report: DispatchReport,
     *,
-    wait: bool,
+    at_least: int = 1,
+    finish: bool = False,
 ) -> None:
-    """Record the finished sends at the head of the line (all of them when `wait`)."""
+    """Record the finished sends in one statement, once there are `at_least` of them (all
+    of them, waiting for the rest, when `finish`)."""
+    if finish:
+        wait([future for _, future in in_flight])
+    finished, calling = [], []
+    for entry in in_flight:
+        (finished if entry[1].done() else calling).append(entry)
+    if len(finished) < at_least and not finish:
+        return
+    in_flight[:] = calling
     sent: list[tuple[OutboundMessage, SendResult]] = []
-    while in_flight and (wait or in_flight[0][1].done()):
-        message, future = in_flight.popleft()
+    for message, future in finished:
         try:
             outcome: Outcome = future.result()
         except TransportError as error:

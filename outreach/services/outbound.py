@@ -52,8 +52,8 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 
 
-# A dispatcher keeps at most this many sends per sending thread in flight (see dispatch).
-IN_FLIGHT_CALLS_PER_THREAD = 8
+# A dispatcher's sending thread has at most this many calls handed to it (see dispatch).
+IN_FLIGHT_CALLS_PER_THREAD = 4
 
 
 def in_flight_lease() -> timedelta:
