@@ -12,10 +12,20 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1}
 
 
-def enqueue_or_leave_to_sweeper(task: Task, object_id: int, *, queue: str = "priority") -> None:
+# Within a queue, what a STOP sets off (its routing, the goodbye) goes ahead of the joins and
+# welcomes waiting there: Celery's priorities, 0 first (CELERY_TASK_DEFAULT_PRIORITY is 5).
+URGENT = 0
+
+
+def enqueue_or_leave_to_sweeper(
+    task: Task, object_id: int, *, queue: str = "priority", urgent: bool = False
+) -> None:
     """Enqueue `task(object_id)`; if the broker is down, the row stays for the sweeper to find."""
+    options = {"priority": URGENT} if urgent else {}
     try:
-        task.apply_async(args=[object_id], queue=queue, retry_policy=PUBLISH_RETRY_POLICY)
+        task.apply_async(
+            args=[object_id], queue=queue, retry_policy=PUBLISH_RETRY_POLICY, **options
+        )
     except Exception as error:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise  # in-process: the error is the task's own, not the broker's

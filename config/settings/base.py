@@ -176,6 +176,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 # Redis redelivers an unacknowledged task after this long: it must exceed the time limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+# Redis keeps a list per priority step and workers take from priority 0 first: a STOP's
+# routing and its goodbye (priority 0) overtake the welcomes (5) waiting in the same queue.
+CELERY_TASK_DEFAULT_PRIORITY = 5
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "priority"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

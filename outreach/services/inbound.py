@@ -104,13 +104,13 @@ def inbound_receive(
                 body=body,
                 received_at=received_at,
             )
-            inbound_stop_record_at_once(channel=channel, inbound=inbound)
+            stopped = inbound_stop_record_at_once(channel=channel, inbound=inbound)
     except IntegrityError:
         existing = InboundMessage.objects.get(
             channel=channel, provider_message_id=provider_message_id
         )
         return existing, False
-    transaction.on_commit(lambda: _enqueue(inbound.pk))
+    transaction.on_commit(lambda: _enqueue(inbound.pk, urgent=stopped))
     return inbound, True
 
 
@@ -471,7 +471,7 @@ def _first_word(text: str) -> str:
     return words[0][:40] if words else ""
 
 
-def _enqueue(object_id: int) -> None:
+def _enqueue(object_id: int, *, urgent: bool = False) -> None:
     from outreach.tasks import handle_inbound
 
-    enqueue_or_leave_to_sweeper(handle_inbound, object_id)
+    enqueue_or_leave_to_sweeper(handle_inbound, object_id, urgent=urgent)

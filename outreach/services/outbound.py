@@ -100,8 +100,10 @@ def reply_queue(
 
 
 def message_enqueue(message: OutboundMessage) -> None:
-    """Hand a stored message to the priority queue once the transaction commits."""
-    transaction.on_commit(lambda: _enqueue(message.pk))
+    """Hand a stored message to the priority queue once the transaction commits (a goodbye
+    ahead of the welcomes waiting there)."""
+    urgent = message.reply_key in REPLIES_TO_THE_UNSUBSCRIBED
+    transaction.on_commit(lambda: _enqueue(message.pk, urgent=urgent))
 
 
 def message_send(*, message_id: int) -> SendOutcome:
@@ -540,7 +542,7 @@ def _count(tally: dict[str, int], status: str, n: int) -> None:
         tally[status] = tally.get(status, 0) + n
 
 
-def _enqueue(object_id: int) -> None:
+def _enqueue(object_id: int, *, urgent: bool = False) -> None:
     from outreach.tasks import send_message
 
-    enqueue_or_leave_to_sweeper(send_message, object_id)
+    enqueue_or_leave_to_sweeper(send_message, object_id, urgent=urgent)
