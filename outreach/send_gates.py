@@ -5,6 +5,7 @@ them (cancelled, paused, outside the campaign's sending window or in a blackout)
 message with no wave, or a wave the gate says nothing of, is open.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ class Hold:
 
 
 Gate = Callable[[set[int], datetime], dict[int, Hold]]
+HoldsFor = Callable[[Iterable[int | None], datetime], dict[int, Hold]]
 
 _gates: list[Gate] = []
 
@@ -46,3 +48,26 @@ def holds_for(wave_ids: Iterable[int | None], now: datetime) -> dict[int, Hold]:
             ):
                 holds[wave_id] = hold
     return holds
+
+
+class KeptHolds:
+    """One dispatcher's memory of the gate's answers, each kept `seconds`.
+
+    A wave's window is asked about once a second, not once a group. Cancel and pause do not
+    wait for it: they take the messages back in the database, which the fence sees at once.
+    """
+
+    def __init__(self, seconds: float = 1.0) -> None:
+        self.seconds = seconds
+        self._kept: dict[int, tuple[float, Hold | None]] = {}
+
+    def holds_for(self, wave_ids: Iterable[int | None], now: datetime) -> dict[int, Hold]:
+        """`holds_for`, from memory where the answer is fresh enough."""
+        ids = {int(wave_id) for wave_id in wave_ids if wave_id}
+        clock = time.monotonic()
+        stale = {wave_id for wave_id in ids if self._kept.get(wave_id, (0.0, None))[0] <= clock}
+        if stale:
+            fresh = holds_for(stale, now)
+            for wave_id in stale:
+                self._kept[wave_id] = (clock + self.seconds, fresh.get(wave_id))
+        return {wave_id: hold for wave_id in ids if (hold := self._kept[wave_id][1]) is not None}

@@ -29,6 +29,7 @@ from django.utils import timezone
 from outreach import rate_limit
 from outreach.channels.base import SendResult, TransportError
 from outreach.models import Channel, OutboundMessage, OutboundStatus
+from outreach.send_gates import KeptHolds
 from outreach.services.outbound import (
     IN_FLIGHT_CALLS_PER_THREAD,
     MAX_ATTEMPTS,
@@ -180,6 +181,7 @@ def _send_batch(
     waiting = deque(message for message in messages if message.attempts <= MAX_ATTEMPTS)
     in_flight: list[tuple[OutboundMessage, Future[Outcome]]] = []
     keep = _LeaseKeeper(waiting, alive)
+    holds = KeptHolds().holds_for
     line = LINE_PER_THREAD * threads
     for group in _groups(list(waiting), per_second=channel.messages_per_second, most=line):
         if not keep.alive:
@@ -191,7 +193,7 @@ def _send_batch(
         # checked) only when a thread will call the provider for it a moment later.
         while len(calling := [f for _, f in in_flight if not f.done()]) >= line:
             wait(calling, return_when=FIRST_COMPLETED)
-        for message in messages_take_in_flight(group, counts=report.outcomes):
+        for message in messages_take_in_flight(group, counts=report.outcomes, holds=holds):
             in_flight.append((message, senders.submit(transmit, message)))
         _record(in_flight, report, at_least=GROUP_SIZE)
         keep.tick()

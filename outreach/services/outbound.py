@@ -145,7 +145,10 @@ def message_send(*, message_id: int) -> SendOutcome:
 
 
 def messages_take_in_flight(
-    messages: list[OutboundMessage], *, counts: dict[str, int] | None = None
+    messages: list[OutboundMessage],
+    *,
+    counts: dict[str, int] | None = None,
+    holds: send_gates.HoldsFor = send_gates.holds_for,
 ) -> list[OutboundMessage]:
     """Right before the provider call: the claimed messages that may go, marked in flight.
 
@@ -155,12 +158,13 @@ def messages_take_in_flight(
     consent_record locks the subscriber first, so a STOP either waits for this statement or
     is seen by it); then the fence: only messages still held by their claim (token and
     status) are marked in flight and their lease renewed. A message that lost its claim is
-    skipped: whoever holds it now decides. `counts` tallies what was not sent.
+    skipped: whoever holds it now decides. `counts` tallies what was not sent; `holds`
+    answers for the gate (a dispatcher's KeptHolds).
     """
     if not messages:
         return []
     tally = counts if counts is not None else {}
-    messages = _apply_holds(messages, tally)
+    messages = _apply_holds(messages, tally, holds)
     if not messages:
         return []
     by_id = {message.pk: message for message in messages}
@@ -488,9 +492,11 @@ def _requeue(
     waves_changed([message.wave_id])
 
 
-def _apply_holds(messages: list[OutboundMessage], tally: dict[str, int]) -> list[OutboundMessage]:
+def _apply_holds(
+    messages: list[OutboundMessage], tally: dict[str, int], holds_for: send_gates.HoldsFor
+) -> list[OutboundMessage]:
     """What the waves' gate holds back is cancelled, held or deferred; the rest goes on."""
-    holds = send_gates.holds_for({m.wave_id for m in messages}, timezone.now())
+    holds = holds_for({m.wave_id for m in messages}, timezone.now())
     if not holds:
         return messages
     by_id = {message.pk: message for message in messages}
