@@ -155,17 +155,7 @@ class SubscriberAdmin(OrganizationScopedAdmin):
         "updated_at",
         "last_inbound_at",
     ]
-    readonly_fields = [
-        "masked_address",
-        "channel",
-        "consent_status",
-        "onboarding_step",
-        "joined_at",
-        "joined_keyword",
-        "created_at",
-        "updated_at",
-        "last_inbound_at",
-    ]
+    readonly_fields = [name for name in fields if name not in EDITABLE_FIELDS]
 
     @admin.display(description="number")
     def masked_address(self, subscriber: Subscriber) -> str:
