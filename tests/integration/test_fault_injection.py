@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 from django.test import override_settings
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from outreach.models import OutboundMessage, OutboundStatus
@@ -173,3 +174,6 @@ def _use_broker(url: str) -> None:
     if producers is not None:
         producers.force_close_all()
         celery_app.amqp._producer_pool = None
+    # kombu keeps producer pools per broker URL in a registry of its own: the closed ones
+    # must not be handed out again when this process switches back to the shared broker.
+    kombu_pools.reset()

@@ -87,9 +87,7 @@ def test_a_funder_has_no_console(organization, member_client, client):
     assert "/admin/login/" in page["Location"]
 
 
-def test_a_console_edit_after_a_stop_leaves_the_person_stopped(
-    organization, member_client, login
-):
+def test_a_console_edit_after_a_stop_leaves_the_person_stopped(organization, member_client, login):
     from outreach.models import ConsentKind, ConsentSource, ConsentStatus, OnboardingStep
     from outreach.services.channels import channel_create
     from outreach.services.consent import consent_record

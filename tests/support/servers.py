@@ -97,6 +97,9 @@ class PrivatePostgres:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
+        # fsync off is safe for a server crash (the kernel keeps what was written), but
+        # synchronous_commit stays on as in production: a commit Amani relies on (a message
+        # marked in flight before its provider call) must survive an immediate stop.
         self._run(
             "pg_ctl",
             "-D",
@@ -106,7 +109,7 @@ class PrivatePostgres:
             "-w",
             "-o",
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            " -c full_page_writes=off -c max_connections=200",
             "start",
         )
         wait_until_listening(self.port, what="postgres")
