@@ -33,7 +33,12 @@ def twilio_api_for_workers():
 @pytest.fixture
 def worker_env(twilio_api_for_workers):
     twilio_api_for_workers.reset()
-    return {"TWILIO_BASE_URL": twilio_api_for_workers.base_url, "DISPATCH_LEASE_SECONDS": "3"}
+    # A message in flight keeps its lease over five provider timeouts: short ones here.
+    return {
+        "TWILIO_BASE_URL": twilio_api_for_workers.base_url,
+        "TWILIO_TIMEOUT_SECONDS": "1",
+        "DISPATCH_LEASE_SECONDS": "3",
+    }
 
 
 @pytest.fixture
