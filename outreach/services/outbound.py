@@ -374,9 +374,10 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
 
 
 def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None:
-    """Record many messages the provider took, in one statement; `_finish` for each, at once.
+    """Record many messages the provider took, in one statement fenced on their claims.
 
-    A status report that arrived before its message was recorded is applied here.
+    A status report that arrived first waits in the status inbox and is applied by its next
+    batch (the demo, which applies reports at once, attaches them here instead).
     """
     if not sent:
         return
@@ -419,9 +420,10 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
                 "%s sends were not recorded: their claim was taken back", len(sent) - recorded
             )
         waves_changed(message.wave_id for message, _ in sent)
+        return  # a status report that came first waits in the inbox for this record
     from outreach.services.status import status_apply_early_reports
 
-    status_apply_early_reports(
+    status_apply_early_reports(  # the demo applies reports at once: some came first
         channel_id=sent[0][0].channel_id,
         provider_message_ids=[result.provider_message_id for _, result in sent],
     )
