@@ -1,12 +1,11 @@
 """STOP-to-ledger latency while a wave sends and 2,000 JOINs a minute arrive, in one run:
 
 idle    STOPs one at a time on an idle system (workers up, no wave, no joins): the baseline
-flood   a wave sending through Celery workers (16 threads on `priority`, 4 prefork processes
-        on `bulk`, as in docker-compose.yml, and beat) to a local Twilio API answering in
-        100 ms; JOINs at 2,000 a minute, each joiner answering the first onboarding question
-        3 s after it reaches them; STOPs at 200 a minute from opted-in subscribers in the
-        wave. Every message is a signed Twilio inbound webhook through gunicorn, sent on a
-        fixed schedule.
+flood   a wave sending through prefork workers (2 processes on `priority`, 4 on `bulk`, as in
+        docker-compose.yml, and beat) to a local Twilio API answering in 100 ms; JOINs at
+        2,000 a minute, each joiner answering the first onboarding question 3 s after it
+        reaches them; STOPs at 200 a minute from opted-in subscribers in the wave. Every
+        message is a signed Twilio inbound webhook through gunicorn, sent on a fixed schedule.
 
 For each STOP: the time from sending its webhook until its opt-out ConsentEvent is committed
 (the ledger polled every 10 ms) and until the goodbye reaches the provider (its call log).
@@ -58,14 +57,11 @@ CHANNEL_NUMBER = "+254700000100"
 # How the wave's messages begin (the opt-out line is appended): anything else is a reply.
 WAVE_BODIES = ("Vote calmly, and keep the peace.", "Piga kura kwa amani.")
 
-# As docker-compose runs them: the priority worker on threads (its tasks wait on Twilio).
 WORKERS = [
-    ["worker", "--queues", "priority", "--pool", "threads", "--concurrency", "16",
-     "--hostname", "stopbench-priority@%h"],
-    ["worker", "--queues", "bulk", "--pool", "prefork", "--concurrency", "4",
-     "--hostname", "stopbench-bulk@%h"],
-]  # fmt: skip
-QUIET_WORKER_FLAGS = ["--loglevel", "WARNING", "--without-gossip"]
+    ["worker", "--queues", "priority", "--concurrency", "2", "--hostname", "stopbench-priority@%h"],
+    ["worker", "--queues", "bulk", "--concurrency", "4", "--hostname", "stopbench-bulk@%h"],
+]
+QUIET_WORKER_FLAGS = ["--pool", "prefork", "--loglevel", "WARNING", "--without-gossip"]
 
 
 def run() -> dict:
@@ -328,7 +324,7 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
         "provider_clock": provider.clock,
         "ledger_poll_seconds": POLL_EVERY,
         "channel_rate_per_second": CHANNEL_RATE,
-        "workers": "priority: 16 threads; bulk: 4 prefork processes; beat",
+        "workers": "priority: 2 prefork processes; bulk: 4; beat",
         "drain_seconds": DRAIN_SECONDS,
         "idle_webhook_errors": idle.errors,
     }
