@@ -48,7 +48,9 @@ def consent_record(
     (the goodbye stays). Locks the subscriber's row first, then the messages' rows: the
     order dispatch takes them in.
     """
-    locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    # NO KEY: not waiting behind the key-share locks a fan-out chunk holds on every person
+    # it inserts messages for; still exclusive against dispatch's fence and other writers.
+    locked = Subscriber.objects.select_for_update(no_key=True).get(pk=subscriber.pk)
     event = ConsentEvent.objects.create(
         organization_id=locked.organization_id,
         subscriber=locked,

@@ -52,6 +52,7 @@ GROUP_SIZE = 64
 # marked when fewer than this wait, so a thread may have twice as many: the in-flight
 # lease covers IN_FLIGHT_CALLS_PER_THREAD.) Finished sends are recorded GROUP_SIZE at a time.
 LINE_PER_THREAD = IN_FLIGHT_CALLS_PER_THREAD // 2
+RECORD_EVERY = 1.0  # seconds a finished send may wait to be recorded with others
 
 Keepalive = Callable[[], bool]  # renews what the dispatcher holds; False when it lost it
 
@@ -183,6 +184,7 @@ def _send_batch(
     keep = _LeaseKeeper(waiting, alive)
     holds = KeptHolds().holds_for
     line = LINE_PER_THREAD * threads
+    recorded_at = time.monotonic()
     for group in _groups(list(waiting), per_second=channel.messages_per_second, most=line):
         if not keep.alive:
             break  # the lease lapses; the sweeper gives the rest to another dispatcher
@@ -195,7 +197,10 @@ def _send_batch(
             wait(calling, return_when=FIRST_COMPLETED)
         for message in messages_take_in_flight(group, counts=report.outcomes, holds=holds):
             in_flight.append((message, senders.submit(transmit, message)))
-        _record(in_flight, report, at_least=GROUP_SIZE)
+        # GROUP_SIZE at a time, and at least every RECORD_EVERY seconds on a slow channel.
+        overdue = time.monotonic() - recorded_at > RECORD_EVERY
+        if _record(in_flight, report, at_least=1 if overdue else GROUP_SIZE):
+            recorded_at = time.monotonic()
         keep.tick()
     _record(in_flight, report, finish=True)
 
@@ -253,16 +258,16 @@ def _record(
     *,
     at_least: int = 1,
     finish: bool = False,
-) -> None:
+) -> bool:
     """Record the finished sends in one statement, once there are `at_least` of them (all
-    of them, waiting for the rest, when `finish`)."""
+    of them, waiting for the rest, when `finish`). True when it recorded."""
     if finish:
         wait([future for _, future in in_flight])
     finished, calling = [], []
     for entry in in_flight:
         (finished if entry[1].done() else calling).append(entry)
     if len(finished) < at_least and not finish:
-        return
+        return False
     in_flight[:] = calling
     sent: list[tuple[OutboundMessage, SendResult]] = []
     for message, future in finished:
@@ -276,3 +281,4 @@ def _record(
         else:
             report.count(message_failed(message, outcome).status)
     messages_record_sent(sent)
+    return True

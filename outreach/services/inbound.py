@@ -128,7 +128,7 @@ def inbound_stop_record_at_once(*, channel: Channel, inbound: InboundMessage) ->
             if match is None or match.intent != Intent.STOP:
                 return False
             subscriber = (
-                Subscriber.objects.select_for_update()
+                Subscriber.objects.select_for_update(no_key=True)
                 .filter(organization_id=channel.organization_id, address=inbound.from_address)
                 .first()
             )
@@ -191,7 +191,7 @@ def inbound_handle(*, inbound_id: int, in_order: bool = False) -> str:
     channel = inbound.channel
     subscriber = subscriber_for_address(channel=channel, address=inbound.from_address)
     # One conversation step at a time per person, whatever the number of workers.
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    subscriber = Subscriber.objects.select_for_update(no_key=True).get(pk=subscriber.pk)
     wave_id = wave_last_reaching(
         subscriber.pk,
         at=inbound.received_at,

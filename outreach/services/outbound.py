@@ -57,11 +57,13 @@ IN_FLIGHT_CALLS_PER_THREAD = 4
 
 
 def in_flight_lease() -> timedelta:
-    """Once in flight, a message waits behind at most IN_FLIGHT_CALLS_PER_THREAD calls on its
-    thread, then its own call times out: its lease covers them all, so a live call never
-    outlasts its claim however slow the provider."""
-    calls = IN_FLIGHT_CALLS_PER_THREAD + 1
-    return max(lease(), timedelta(seconds=calls * settings.TWILIO_TIMEOUT_SECONDS + 5))
+    """Once in flight, a message waits behind at most IN_FLIGHT_CALLS_PER_THREAD sends on its
+    thread, then goes itself; each send is at most two requests (a reconcile, then the send)
+    of at most two timeouts each (connect, read). Its lease covers them all, so a live call
+    never outlasts its claim however slow the provider."""
+    sends = IN_FLIGHT_CALLS_PER_THREAD + 1
+    worst = sends * 2 * 2 * settings.TWILIO_TIMEOUT_SECONDS
+    return max(lease(), timedelta(seconds=worst + 5))
 
 
 # The only reply someone who has opted out may get: the one goodbye.
@@ -177,7 +179,7 @@ def messages_take_in_flight(
             .select_for_update(no_key=True)
             .values_list("pk", "consent_status")
         )
-        mine: set[int] = set()
+        mine: dict[int, str] = {}  # still ours: message id -> its address now
         for token, ids in _by_token(by_id, list(by_id)).items():
             # SKIP LOCKED: a message locked now is being taken back (a cancel, a STOP, a
             # pause); never waiting for it means the fence can never be part of a deadlock.
@@ -186,13 +188,14 @@ def messages_take_in_flight(
                 .filter(in_flight_at__isnull=True)
                 .order_by("pk")
                 .select_for_update(no_key=True, skip_locked=True)
-                .values_list("pk", flat=True)
+                .values_list("pk", "to_address")
             )
         allowed: list[int] = []
         refused: dict[str, list[int]] = {}
         for message in messages:
             if message.pk not in mine:
                 continue  # taken back: whoever holds it now decides
+            message.to_address = mine[message.pk]  # an erasure blanks it
             if message.subscriber_id is not None:
                 if message.subscriber_id not in consent:
                     message.subscriber = None  # erased since the claim
@@ -354,7 +357,9 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
     if error.outcome_unknown and unknown_since is None:
         unknown_since = message.in_flight_at or timezone.now()
     if (error.permanent and not error.outcome_unknown) or message.attempts >= MAX_ATTEMPTS:
-        logger.warning("message %s failed: %s", message.pk, error)
+        logger.warning(
+            "message %s failed: %s", message.pk, error.provider_code or type(error).__name__
+        )
         given_up = "" if error.permanent else f" (gave up after {message.attempts} attempts)"
         return _finish(
             message,

@@ -94,8 +94,16 @@ def subscriber_erase(
     others = OutboundMessage.objects.filter(subscriber_id=subscriber_id).exclude(
         pk=last_reply.pk if last_reply else None
     )
-    others.filter(status=OutboundStatus.QUEUED).update(
-        status=OutboundStatus.CANCELED, status_changed_at=timezone.now()
+    # Everything not yet handed to a provider: queued, held, and claimed but not in flight
+    # (the dispatcher's fence then skips it); the last reply (a goodbye) still goes.
+    others.filter(
+        status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING],
+        in_flight_at__isnull=True,
+    ).update(
+        status=OutboundStatus.CANCELED,
+        status_changed_at=timezone.now(),
+        claim_token=None,
+        error_message="The recipient was erased.",
     )
     others.update(subscriber=None, to_address="")
     OutboundMessage.objects.filter(subscriber_id=subscriber_id).update(subscriber=None)

@@ -6,9 +6,11 @@ message only once, so a message enqueued twice is still handled once.
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from outreach import send_gates
 from outreach.models import InboundMessage, OutboundKind, OutboundMessage, OutboundStatus
 from outreach.services.outbound import MAX_ATTEMPTS
 from outreach.wave_activity import waves_changed
@@ -39,42 +41,60 @@ def sweep_unsent_replies() -> list[int]:
     )
 
 
-def release_expired_leases() -> int:
+def release_expired_leases(*, limit: int = 10_000) -> int:
     """Messages whose worker died (or stalled) while holding them go back to the queue.
 
     The claim token is cleared, so the old worker can no longer send or record them. A
     message that was already in flight is marked in doubt from the start of that attempt:
     its next sender asks the provider first. One claimed MAX_ATTEMPTS times ends failed,
-    so no path loops forever.
+    so no path loops forever. A wave that was cancelled or paused meanwhile keeps its
+    message cancelled or held, not queued. Rows locked by someone else now are left for
+    the next sweep (SKIP LOCKED: the sweeper never waits, so it is never in a deadlock).
     """
-    expired = OutboundMessage.objects.filter(
-        status=OutboundStatus.SENDING, provider_message_id="", lease_expires_at__lt=timezone.now()
-    )
-    exhausted = expired.filter(attempts__gte=MAX_ATTEMPTS)
-    wave_ids = set(expired.values_list("wave_id", flat=True).distinct())
-    failed = exhausted.update(
-        status=OutboundStatus.FAILED,
-        status_changed_at=timezone.now(),
-        lease_expires_at=None,
-        claim_token=None,
-        error_code=Case(
-            When(in_flight_at__isnull=False, then=Value("unknown")),
-            When(outcome_unknown_since__isnull=False, then=Value("unknown")),
-            default=Value("lease_expired"),
-        ),
-        error_message=Value(
-            f"Gave up after {MAX_ATTEMPTS} attempts: its worker stopped each time."
-        ),
-    )
-    released = expired.update(
-        status=OutboundStatus.QUEUED,
-        lease_expires_at=None,
-        claim_token=None,
-        outcome_unknown_since=Case(
-            When(outcome_unknown_since__isnull=False, then=F("outcome_unknown_since")),
-            default=F("in_flight_at"),
-        ),
-        in_flight_at=None,
-    )
-    waves_changed(wave_ids)
-    return failed + released
+    now = timezone.now()
+    with transaction.atomic():
+        expired = list(
+            OutboundMessage.objects.filter(
+                status=OutboundStatus.SENDING, provider_message_id="", lease_expires_at__lt=now
+            )
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "wave_id", "attempts")[:limit]
+        )
+        if not expired:
+            return 0
+        mine = OutboundMessage.objects.filter(pk__in=[pk for pk, _, _ in expired])
+        mine.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=OutboundStatus.FAILED,
+            status_changed_at=now,
+            lease_expires_at=None,
+            claim_token=None,
+            error_code=Case(
+                When(in_flight_at__isnull=False, then=Value("unknown")),
+                When(outcome_unknown_since__isnull=False, then=Value("unknown")),
+                default=Value("lease_expired"),
+            ),
+            error_message=Value(
+                f"Gave up after {MAX_ATTEMPTS} attempts: its worker stopped each time."
+            ),
+        )
+        mine.filter(status=OutboundStatus.SENDING).update(
+            status=OutboundStatus.QUEUED,
+            lease_expires_at=None,
+            claim_token=None,
+            outcome_unknown_since=Case(
+                When(outcome_unknown_since__isnull=False, then=F("outcome_unknown_since")),
+                default=F("in_flight_at"),
+            ),
+            in_flight_at=None,
+        )
+        wave_ids = {wave_id for _, wave_id, _ in expired if wave_id}
+        for wave_id, hold in send_gates.holds_for(wave_ids, now).items():
+            if hold.final or hold.until is None:
+                mine.filter(wave_id=wave_id, status=OutboundStatus.QUEUED).update(
+                    status=OutboundStatus.CANCELED if hold.final else OutboundStatus.HELD,
+                    status_changed_at=now,
+                    error_message=hold.reason[:500],
+                )
+        waves_changed(wave_ids)
+    return len(expired)

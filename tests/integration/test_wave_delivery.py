@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_wave_loses_nothing_and_doubles_nothing(
     sent_at_kill = len(twilio_api_for_workers.sent)
     start_worker()
     # What beat does: the sweeper takes back expired leases, a dispatcher is started.
-    assert wait_for(lambda: release_expired_leases() >= 0 and _no_live_leases(), timeout=20)
+    assert wait_for(lambda: release_expired_leases() >= 0 and _no_live_leases(), timeout=60)
     dispatch.apply_async(args=[channel.pk])
 
     assert wait_for(all_handed_over, timeout=180)

@@ -117,3 +117,51 @@ def test_a_staff_edit_of_a_stale_copy_keeps_the_onboarding_answers_texted_since(
     subscriber_update(subscriber=loaded_before_the_answer, tags=["camp"])
 
     assert Subscriber.objects.get(pk=member.pk).age_band == "18_24"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_does_not_wait_for_a_fan_out_writing_that_persons_message(twilio_channel):
+    """A fan-out chunk key-share locks every person it writes a message for, until it commits."""
+    import threading
+
+    from django.db import connection, transaction
+
+    person = subscriber_for_address(channel=twilio_channel, address=NUMBER)
+    consent_record(subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD)
+    inserted, done = threading.Event(), threading.Event()
+
+    def a_long_fan_out_chunk() -> None:
+        try:
+            with transaction.atomic():
+                OutboundMessage.objects.create(
+                    organization_id=person.organization_id,
+                    channel=twilio_channel,
+                    subscriber=person,
+                    to_address=person.address,
+                    kind=OutboundKind.WAVE,
+                    body="Amani",
+                    wave_id=77,
+                )
+                with connection.cursor() as cursor:  # the FK check takes KEY SHARE now
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                inserted.set()
+                done.wait(10)
+        finally:
+            connection.close()
+
+    chunk = threading.Thread(target=a_long_fan_out_chunk)
+    chunk.start()
+    inserted.wait(10)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            consent_record(
+                subscriber=person, kind=ConsentKind.OPT_OUT, source=ConsentSource.KEYWORD
+            )
+    finally:
+        done.set()
+        chunk.join()
+
+    person.refresh_from_db()
+    assert person.consent_status == ConsentStatus.OPTED_OUT

@@ -409,3 +409,21 @@ def test_a_channel_never_has_more_dispatchers_than_its_slots(
     assert busy == {"busy": 1}
     assert done == {OutboundStatus.SENDING: 3}
     assert dispatchers_active(twilio_channel.pk) == 0
+
+
+def test_someone_erased_while_their_message_is_claimed_is_not_sent_to(
+    twilio_channel, twilio_api, queued
+):
+    from outreach.services.subscribers import subscriber_erase
+
+    ids = queued(2)
+    claimed = claimed_messages(twilio_channel, claim_batch(channel_id=twilio_channel.pk, limit=2))
+    erased = OutboundMessage.objects.get(pk=ids[0]).subscriber
+    address = erased.address
+    subscriber_erase(subscriber=erased)
+
+    sendable = messages_take_in_flight(claimed)
+
+    assert [message.pk for message in sendable] == [ids[1]]
+    assert twilio_api.sent_to(address) == []
+    assert OutboundMessage.objects.get(pk=ids[0]).status == OutboundStatus.CANCELED
