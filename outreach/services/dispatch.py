@@ -128,22 +128,26 @@ def dispatch_channel(
     report = DispatchReport()
     deadline = time.monotonic() + seconds
     alive = keepalive or (lambda: True)
+    segments = 1.0  # per message, as the last batch had them
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch") as senders:
         while time.monotonic() < deadline and alive():
-            claim = claim_batch(channel_id=channel_id, limit=batch_size(channel, concurrency))
+            limit = batch_size(channel, concurrency, segments_per_message=segments)
+            claim = claim_batch(channel_id=channel_id, limit=limit)
             if not claim.ids:
                 break
             report.claimed += len(claim.ids)
-            # One batch at a time: a pause takes effect at the next group.
             messages = claimed_messages(channel, claim)
+            segments = sum(m.segments for m in messages) / max(1, len(messages))
             _send_batch(channel, messages, senders, concurrency, report, alive)
     return report
 
 
-def batch_size(channel: Channel, concurrency: int) -> int:
-    """Enough to keep the threads busy, never more than half a lease of the channel's rate."""
+def batch_size(channel: Channel, concurrency: int, *, segments_per_message: float = 1.0) -> int:
+    """Enough to keep the threads busy, never more than half a lease of the channel's rate
+    (its rate is in segments: long messages make smaller batches)."""
     wanted = max(concurrency * 4, min(1000, channel.messages_per_second * 2))
-    covered = int(channel.messages_per_second * lease_duration().total_seconds() / 2)
+    seconds = lease_duration().total_seconds() / 2
+    covered = int(channel.messages_per_second * seconds / max(1.0, segments_per_message))
     return max(1, min(wanted, covered))
 
 

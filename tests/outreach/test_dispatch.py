@@ -427,3 +427,16 @@ def test_someone_erased_while_their_message_is_claimed_is_not_sent_to(
     assert [message.pk for message in sendable] == [ids[1]]
     assert twilio_api.sent_to(address) == []
     assert OutboundMessage.objects.get(pk=ids[0]).status == OutboundStatus.CANCELED
+
+
+def test_a_batch_is_no_more_than_half_a_lease_of_the_channels_rate_in_segments(
+    twilio_channel, settings
+):
+    from outreach.services.channels import channel_update
+    from outreach.services.dispatch import batch_size
+
+    settings.DISPATCH_LEASE_SECONDS = 120
+    channel_update(channel=twilio_channel, messages_per_second=1)
+
+    assert batch_size(twilio_channel, 16) == 60
+    assert batch_size(twilio_channel, 16, segments_per_message=3) == 20
