@@ -156,12 +156,12 @@ def messages_take_in_flight(
 
     One short transaction per group. The wave's gate first (cancelled: cancel; paused:
     hold; outside its sending window: back to the queue until the next opening, no attempt
-    counted); then consent, read fresh with the subscribers locked FOR SHARE (a STOP's
-    consent_record locks the subscriber first, so a STOP either waits for this statement or
-    is seen by it); then the fence: only messages still held by their claim (token and
-    status) are marked in flight and their lease renewed. A message that lost its claim is
-    skipped: whoever holds it now decides. `counts` tallies what was not sent; `holds`
-    answers for the gate (a dispatcher's KeptHolds).
+    counted); then consent, read fresh with the subscribers locked (FOR NO KEY UPDATE, as a
+    STOP's consent_record locks them first: a STOP either waits for this transaction or is
+    seen by it); then the fence: only messages still held by their claim (token, status,
+    not yet in flight; SKIP LOCKED) are marked in flight with a lease that covers the call.
+    A message that lost its claim is skipped: whoever holds it now decides. `counts`
+    tallies what was not sent; `holds` answers for the gate (a dispatcher's KeptHolds).
     """
     if not messages:
         return []
