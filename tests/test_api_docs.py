@@ -34,3 +34,15 @@ def test_the_schema_is_served_to_anyone(client):
 
     assert response.status_code == 200
     assert "/api/v1/members/" in response.json()["paths"]
+
+
+@pytest.mark.django_db
+def test_the_schema_looks_numbers_up_in_a_body_never_in_a_query(client):
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+    listed = {p["name"] for p in paths["/api/v1/subscribers/"]["get"]["parameters"]}
+    lookup = paths["/api/v1/subscribers/lookup/"]["post"]
+    assert not listed & {"number", "search"}
+    assert "number" not in {p["name"] for p in lookup["parameters"]}
+    assert lookup["requestBody"]["required"] is True
+    assert "200" in lookup["responses"]

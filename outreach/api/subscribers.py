@@ -1,7 +1,10 @@
-"""Subscribers for NGO staff: list, filter, search, detail with consent history, edit, erase.
+"""Subscribers for NGO staff: list, filter, look up by number, detail with consent history, edit,
+erase.
 
-Admins and managers see numbers in full (they answer the people behind them);
-reviewers see them masked. Funders never reach any of this.
+Admins and managers see numbers in full (they answer the people behind them) and may look a
+person up by number; reviewers see them masked and may not, or the lookup would unmask them.
+A number travels in a POST body only, never in a URL: every proxy in front of us logs URLs.
+Funders never reach any of this.
 """
 
 from datetime import date, datetime, time
@@ -10,14 +13,17 @@ from zoneinfo import ZoneInfo
 import django_filters
 from django.db import connection
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from outreach.api.serializers import StrictInputSerializer
 from outreach.api.viewsets import OrganizationScopedViewSet
+from outreach.errors import InvalidInput
 from outreach.models import (
     AgeBand,
     ConsentEvent,
@@ -125,13 +131,25 @@ class StaffOptOutSerializer(StrictInputSerializer):
         return kind
 
 
+class SubscriberLookupSerializer(StrictInputSerializer):
+    number = serializers.CharField(
+        max_length=40,
+        help_text="Whole (+254712…) or local (0712…) number; a local one matches the stored tail.",
+    )
+
+    def validate_number(self, number: str) -> str:
+        digits = "".join(ch for ch in number if ch.isdigit()).lstrip("0")
+        if not digits:
+            raise serializers.ValidationError("A number needs digits other than leading zeros.")
+        return digits
+
+
 class SubscriberFilter(django_filters.FilterSet):
     consent_status = django_filters.ChoiceFilter(choices=ConsentStatus.choices)
     age_band = django_filters.ChoiceFilter(choices=AgeBand.choices)
     gender = django_filters.ChoiceFilter(choices=Gender.choices)
     language = django_filters.CharFilter()
     tag = django_filters.CharFilter(method="filter_tag")
-    number = django_filters.CharFilter(method="filter_number", help_text="Whole or local number.")
     joined_since = django_filters.DateFilter(method="filter_joined_since")
 
     class Meta:
@@ -145,11 +163,6 @@ class SubscriberFilter(django_filters.FilterSet):
         # SQLite (the demo) has no JSON containment: filter in Python.
         matching = [pk for pk, tags in queryset.values_list("pk", "tags") if tag in (tags or [])]
         return queryset.filter(pk__in=matching)
-
-    def filter_number(self, queryset: QuerySet[Subscriber], name: str, value: str) -> QuerySet:
-        digits = "".join(ch for ch in value if ch.isdigit()).lstrip("0")
-        # A local number (0712…) matches the tail of the stored E.164 (+254712…).
-        return queryset.filter(address__endswith=digits) if digits else queryset.none()
 
     def filter_joined_since(
         self, queryset: QuerySet[Subscriber], name: str, value: date
@@ -165,15 +178,17 @@ class SubscriberViewSet(
     mixins.DestroyModelMixin,
     OrganizationScopedViewSet,
 ):
-    """Find by number (`?number=0712…`); filter by status, language, region, age band, tag."""
+    """Filter by status, language, region, age band, tag; look up by number with a POST."""
 
     queryset = Subscriber.objects.select_related("region", "channel")
     serializer_class = SubscriberSerializer
     filterset_class = SubscriberFilter
+    # No free-text search: its only useful target would be the number, in a URL, for reviewers.
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["created_at", "joined_at", "last_inbound_at"]
     ordering = ["-created_at"]
     write_roles = MANAGERS
-    roles_by_action = {"consent": MANAGERS, "destroy": MANAGERS}
+    roles_by_action = {"consent": MANAGERS, "destroy": MANAGERS, "lookup": MANAGERS}
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return SubscriberDetailSerializer if self.action == "retrieve" else SubscriberSerializer
@@ -185,6 +200,37 @@ class SubscriberViewSet(
             else False
         )
         return {**super().get_serializer_context(), "full_numbers": full}
+
+    def filter_queryset(self, queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
+        if "number" in self.request.query_params:
+            # Refused, never ignored: a caller who thinks it filtered would act on everyone.
+            raise InvalidInput(
+                "A number never goes in a URL (proxies log URLs): "
+                'POST {"number": "…"} to /api/v1/subscribers/lookup/ instead.',
+                field="number",
+            )
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        request=SubscriberLookupSerializer,
+        responses=SubscriberSerializer(many=True),
+        description=(
+            "Find subscribers by number (admins and managers). The number is in the body, so "
+            "it reaches no URL and no access log; a local number (0712…) matches the tail of "
+            "the stored one (+254712…). Answers the list's paginated shape."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def lookup(self, request: Request) -> Response:
+        payload = SubscriberLookupSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        digits = payload.validated_data["number"]
+        queryset = self.filter_queryset(self.get_queryset()).filter(address__endswith=digits)
+        page = self.paginate_queryset(queryset)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(
+            SubscriberSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(request=SubscriberUpdateSerializer, responses=SubscriberSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:

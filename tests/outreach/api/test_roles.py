@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from outreach.models import Membership, Role
+from outreach.services.subscribers import subscriber_for_address
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +179,30 @@ def test_the_browser_session_authenticates_too(organization, client):
     response = client.get("/api/v1/organization/")
 
     assert response.status_code == 200
+
+
+def test_a_reviewer_cannot_unmask_a_number_by_looking_it_up(
+    organization, member_client, console_channel
+):
+    subscriber_for_address(channel=console_channel, address="+254711000001")
+    reviewer = member_client(organization, Role.REVIEWER)
+
+    by_query = reviewer.get("/api/v1/subscribers/", {"number": "+254711000001"})
+    by_lookup = reviewer.post("/api/v1/subscribers/lookup/", {"number": "+254711000001"})
+
+    assert by_query.status_code == 400
+    assert by_lookup.status_code == 403
+    for response in (by_query, by_lookup):
+        assert "254711000001" not in response.content.decode()
+
+
+def test_managers_and_admins_look_people_up_by_number(organization, member_client, console_channel):
+    subscriber_for_address(channel=console_channel, address="+254711000001")
+
+    for role in (Role.ADMIN, Role.MANAGER):
+        response = member_client(organization, role).post(
+            "/api/v1/subscribers/lookup/", {"number": "0711000001"}
+        )
+
+        assert response.status_code == 200
+        assert response.json()["results"][0]["address"] == "+254711000001"

@@ -61,8 +61,6 @@ def test_a_funder_sees_no_subscriber_endpoint(organization, member_client, peopl
         ("language=sw", 2),
         ("tag=youth-camp", 2),
         ("tag=kisumu", 1),
-        ("number=0712345678", 1),
-        ("number=+254 712 345 678", 1),
         ("consent_status=opted_out", 0),
     ],
 )
@@ -70,6 +68,82 @@ def test_subscribers_are_filtered(organization, member_client, people, query, ex
     response = member_client(organization, Role.MANAGER).get(f"/api/v1/subscribers/?{query}")
 
     assert response.json()["count"] == expected
+
+
+@pytest.mark.parametrize("number", ["0712345678", "+254 712 345 678", "+254712345678"])
+def test_a_manager_looks_a_subscriber_up_by_number_in_a_post_body(
+    organization, member_client, people, number
+):
+    response = member_client(organization, Role.MANAGER).post(
+        "/api/v1/subscribers/lookup/", {"number": number}
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["count"] == 1
+    assert [s["address"] for s in response.json()["results"]] == ["+254712345678"]
+
+
+def test_a_lookup_of_an_unknown_number_is_an_empty_page(organization, member_client, people):
+    response = member_client(organization, Role.ADMIN).post(
+        "/api/v1/subscribers/lookup/", {"number": "0799999999"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+@pytest.mark.parametrize("body", [{}, {"number": ""}, {"number": "no digits"}, {"number": "000"}])
+def test_a_lookup_without_a_number_names_the_field(organization, member_client, people, body):
+    response = member_client(organization, Role.MANAGER).post("/api/v1/subscribers/lookup/", body)
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["number"]
+
+
+def test_a_number_in_the_query_string_is_refused_and_points_to_the_lookup(
+    organization, member_client, people
+):
+    response = member_client(organization, Role.MANAGER).get(
+        "/api/v1/subscribers/", {"number": "0712345678"}
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["number"]
+    assert "POST" in error["message"]
+    assert "/api/v1/subscribers/lookup/" in error["message"]
+
+
+def test_a_reviewer_cannot_look_anyone_up_by_number(organization, member_client, people):
+    response = member_client(organization, Role.REVIEWER).post(
+        "/api/v1/subscribers/lookup/", {"number": "+254712345678"}
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert "254712345678" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"search": "+254712345678"},
+        {"search": "0712345678"},
+        {"ordering": "address"},
+        {"ordering": "-address"},
+        {"ordering": "channel__subscribers__address"},
+    ],
+)
+def test_no_reviewer_filter_or_ordering_matches_on_the_number(
+    organization, member_client, people, query
+):
+    reviewer = member_client(organization, Role.REVIEWER)
+    unfiltered = [s["id"] for s in reviewer.get("/api/v1/subscribers/").json()["results"]]
+
+    response = reviewer.get("/api/v1/subscribers/", query)
+
+    assert response.status_code == 200
+    assert [s["id"] for s in response.json()["results"]] == unfiltered
 
 
 def test_the_detail_carries_the_consent_history(organization, member_client, people):
