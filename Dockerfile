@@ -23,4 +23,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlit
 
 USER amani
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# config/gunicorn.py: bind, workers, and an access log with the path only and numbers masked.
+CMD ["gunicorn", "--config", "python:config.gunicorn", "config.wsgi"]

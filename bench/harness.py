@@ -91,6 +91,11 @@ def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 1) -> Iterato
             sys.executable,
             "-m",
             "gunicorn",
+            # The shipped settings (number-masking logger), its access log discarded.
+            "--config",
+            "python:config.gunicorn",
+            "--access-logfile",
+            os.devnull,
             "config.wsgi",
             "--bind",
             f"127.0.0.1:{port}",

@@ -1,9 +1,18 @@
-"""docker-compose.yml describes the production stack the README promises."""
+"""docker-compose.yml and the Dockerfile describe the production stack the README promises."""
 
+import http.client
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -58,3 +67,85 @@ def test_every_setting_the_app_reads_is_documented_in_the_readme():
     assert read
     for variable in sorted(read):
         assert f"`{variable}`" in readme, f"{variable} is not in the README's configuration table"
+
+
+def test_the_web_service_runs_the_dockerfiles_gunicorn_command():
+    assert SERVICES["web"]["command"] == _dockerfile_cmd()
+    assert "--config" in _dockerfile_cmd()
+
+
+@pytest.mark.django_db(transaction=True)  # gunicorn's worker reads the test database
+def test_gunicorns_access_log_keeps_no_phone_number_from_a_url_query_or_referer(tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    with _shipped_gunicorn(log_path) as port:
+        _get(port, "/api/v1/subscribers/?number=%2B254712345678&to=0712345678")
+        _get(port, "/api/v1/subscribers/+254712345678/", referer="/admin/?q=%2B254712345678")
+        _get(port, "/no-such-page/0712345678?number=254712345678")
+        _get(port, "/healthz?to=%2B254%20712%20345%20678")
+    log = log_path.read_text()
+
+    assert '"GET /api/v1/subscribers/ HTTP/1.1" 401' in log
+    assert '"GET /healthz HTTP/1.1" 200' in log
+    assert " 404 " in log
+    assert "712345678" not in log.replace(" ", "")
+    assert "%2B" not in log
+    assert "?" not in log
+
+
+def _dockerfile_cmd() -> list[str]:
+    (line,) = [x for x in (ROOT / "Dockerfile").read_text().splitlines() if x.startswith("CMD ")]
+    return json.loads(line.removeprefix("CMD "))
+
+
+class _shipped_gunicorn:
+    """The Dockerfile's command on a free loopback port, its output (access log too) to a file."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+
+    def __enter__(self) -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        command = _dockerfile_cmd()
+        assert command[0] == "gunicorn"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DJANGO_SECRET_KEY": "access-log-test-only",
+            "DATABASE_URL": _test_database_url(),
+        }
+        self.log = self.log_path.open("w")
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", *command, "--bind", f"127.0.0.1:{self.port}", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.server.poll() is None, self.log_path.read_text()
+            try:
+                _get(self.port, "/healthz")
+                return self.port
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("gunicorn did not answer within 30 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+        self.log.close()
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _get(port: int, url: str, referer: str | None = None) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", url, headers={"Referer": referer} if referer else {})
+    return connection.getresponse().status
