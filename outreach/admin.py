@@ -1,10 +1,13 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
 
 from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.models import (
@@ -138,7 +141,9 @@ class SubscriberAdmin(OrganizationScopedAdmin):
         "joined_at",
     ]
     list_filter = ["consent_status", "language", "age_band", "gender", "channel", "organization"]
-    search_fields = ["=address"]
+    # No search by number: the admin's search is a GET (`?q=`), and every proxy logs URLs.
+    # Admins and managers find a person with the posted form of `lookup_view` instead.
+    change_list_template = "admin/outreach/subscriber/change_list.html"
     list_select_related = ["region"]
     # Staff edit the profile only (the fields subscriber_update takes); everything else is
     # shown, never posted back: a page opened before a STOP or an onboarding answer must
@@ -160,6 +165,38 @@ class SubscriberAdmin(OrganizationScopedAdmin):
     @admin.display(description="number")
     def masked_address(self, subscriber: Subscriber) -> str:
         return mask_phone_number(subscriber.address)
+
+    def get_urls(self) -> list[URLPattern]:
+        lookup = path(
+            "lookup/",
+            self.admin_site.admin_view(self.lookup_view),
+            name="outreach_subscriber_lookup",
+        )
+        return [lookup, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        context = {**(extra_context or {}), "can_look_up": self.has_change_permission(request)}
+        return super().changelist_view(request, extra_context=context)
+
+    def lookup_view(self, request: HttpRequest) -> HttpResponse:
+        """A posted number (whole or local) leads to its subscriber, by id: no number in a URL."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied  # reviewers see masked numbers; a lookup would unmask them
+        digits = "".join(ch for ch in request.POST.get("number", "") if ch.isdigit()).lstrip("0")
+        found = list(
+            self.get_queryset(request).filter(address__endswith=digits).values_list("pk", flat=True)
+            if digits
+            else []
+        )
+        if len(found) == 1:
+            return redirect("admin:outreach_subscriber_change", found[0])
+        listing = reverse("admin:outreach_subscriber_changelist")
+        if not found:
+            self.message_user(request, "No subscriber has that number.", messages.WARNING)
+            return redirect(listing)
+        return redirect(f"{listing}?id__in={','.join(map(str, found))}")
 
     def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
         """Through the service, and only the fields this form changed."""

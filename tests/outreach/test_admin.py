@@ -117,3 +117,55 @@ def test_a_console_edit_after_a_stop_leaves_the_person_stopped(organization, mem
     assert person.consent_status == ConsentStatus.OPTED_OUT
     assert person.onboarding_step == OnboardingStep.DONE
     assert b"+254712345678" not in page.content
+
+
+@pytest.fixture
+def two_people(organization):
+    from outreach.services.channels import channel_create
+    from outreach.services.subscribers import subscriber_for_address
+
+    channel = channel_create(organization=organization, name="Console", kind="console")
+    return [
+        subscriber_for_address(channel=channel, address=number)
+        for number in ("+254712345678", "+254722000111")
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.MANAGER])
+def test_the_subscriber_list_search_matches_no_number_in_its_url(
+    organization, member_client, login, two_people, role
+):
+    member_client(organization, role)
+
+    page = login(organization, role).get(
+        reverse("admin:outreach_subscriber_changelist"), {"q": "+254712345678"}
+    )
+
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 2
+
+
+def test_a_manager_finds_a_subscriber_by_number_with_a_posted_form(
+    organization, member_client, login, two_people
+):
+    member_client(organization, Role.MANAGER)
+    client = login(organization, Role.MANAGER)
+
+    found = client.post(reverse("admin:outreach_subscriber_lookup"), {"number": "0712345678"})
+
+    assert found.status_code == 302
+    assert found["Location"] == reverse("admin:outreach_subscriber_change", args=[two_people[0].pk])
+    listing = client.get(reverse("admin:outreach_subscriber_changelist")).content.decode()
+    assert f'action="{reverse("admin:outreach_subscriber_lookup")}" method="post"' in listing
+
+
+def test_a_reviewer_cannot_find_a_subscriber_by_number_in_the_console(
+    organization, member_client, login, two_people
+):
+    member_client(organization, Role.REVIEWER)
+
+    found = login(organization, Role.REVIEWER).post(
+        reverse("admin:outreach_subscriber_lookup"), {"number": "0712345678"}
+    )
+
+    assert found.status_code == 403
