@@ -30,7 +30,7 @@ from campaigns.models import (
 from campaigns.selectors.waves import longest_region_name
 from campaigns.services.fanout import FANOUT_GRACE
 from outreach.errors import InvalidInput, NotAllowed
-from outreach.models import Channel, OutboundMessage, OutboundStatus, Role, User
+from outreach.models import NOT_HANDED_OVER, Channel, OutboundMessage, OutboundStatus, Role, User
 from outreach.selectors.organizations import role_in
 from outreach.wave_activity import waves_changed
 
@@ -51,11 +51,8 @@ BACK_TO_DRAFT = {WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED
 FINAL = {WaveStatus.SENT, WaveStatus.CANCELLED}
 MAX_SEGMENTS = 10  # Twilio refuses bodies over 1,600 characters: 10 concatenated segments
 REVIEWERS = {Role.REVIEWER, Role.ADMIN}
-# Claimed by a dispatcher, not yet handed to the provider: a cancel or a pause takes it back
-# (the dispatcher's send is fenced on the claim token and the status).
-CLAIMED_NOT_IN_FLIGHT = Q(
-    status=OutboundStatus.SENDING, in_flight_at__isnull=True, provider_message_id=""
-)
+# Claimed by a dispatcher, not yet handed to the provider: a pause takes it back too.
+CLAIMED_NOT_IN_FLIGHT = NOT_HANDED_OVER & Q(status=OutboundStatus.SENDING)
 
 
 @transaction.atomic
@@ -216,8 +213,7 @@ def wave_cancel(*, wave: Wave, by: User) -> Wave:
     if wave.status in FINAL:
         raise InvalidInput(f"A {wave.status} wave cannot be cancelled.", field="status")
     # A message in flight is the provider's now; its outcome decides. Everything else stops.
-    unsent = Q(status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD]) | CLAIMED_NOT_IN_FLIGHT
-    OutboundMessage.objects.filter(unsent, wave_id=wave.pk).update(
+    OutboundMessage.objects.filter(NOT_HANDED_OVER, wave_id=wave.pk).update(
         status=OutboundStatus.CANCELED,
         status_changed_at=timezone.now(),
         claim_token=None,

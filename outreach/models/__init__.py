@@ -2,6 +2,7 @@ from .channels import Channel, ChannelKind, ChannelPrice
 from .health import ServiceHeartbeat
 from .messages import (
     ATTRIBUTED_INTENTS,
+    NOT_HANDED_OVER,
     InboundIntent,
     InboundMessage,
     Keyword,
@@ -30,6 +31,7 @@ from .users import User
 
 __all__ = [
     "ATTRIBUTED_INTENTS",
+    "NOT_HANDED_OVER",
     "AgeBand",
     "AnonymousTally",
     "Channel",

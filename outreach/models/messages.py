@@ -175,6 +175,16 @@ class OutboundMessage(OrganizationOwned):
         return f"Outbound {self.pk} ({self.status})"
 
 
+# Messages no provider has yet: waiting (queued, held) or claimed by a dispatcher but not in
+# flight. A STOP, an erasure, a cancel or a pause takes them back; the dispatcher's fence
+# (claim token and status) then skips them.
+NOT_HANDED_OVER = models.Q(
+    status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING],
+    in_flight_at__isnull=True,
+    provider_message_id="",
+)
+
+
 class MessageStatusEvent(models.Model):
     """A provider's status report, stored once per (provider message id, status)."""
 

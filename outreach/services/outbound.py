@@ -27,6 +27,7 @@ from outreach import rate_limit, send_gates
 from outreach.channels.base import SendResult, TransportError
 from outreach.channels.registry import adapter_for
 from outreach.models import (
+    NOT_HANDED_OVER,
     ConsentKind,
     ConsentSource,
     ConsentStatus,
@@ -299,18 +300,12 @@ def messages_cancel_unsent(*, subscriber_id: int, reason: str) -> int:
     one goodbye is kept. Call it in the transaction that records the opt-out.
     """
     cancelled = list(
-        OutboundMessage.objects.filter(
-            subscriber_id=subscriber_id,
-            status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING],
-            in_flight_at__isnull=True,
-        )
+        OutboundMessage.objects.filter(NOT_HANDED_OVER, subscriber_id=subscriber_id)
         .exclude(kind=OutboundKind.REPLY, reply_key__in=REPLIES_TO_THE_UNSUBSCRIBED)
         .values_list("pk", "wave_id")
     )
     if cancelled:
-        OutboundMessage.objects.filter(
-            pk__in=[pk for pk, _ in cancelled], in_flight_at__isnull=True
-        ).update(
+        OutboundMessage.objects.filter(NOT_HANDED_OVER, pk__in=[pk for pk, _ in cancelled]).update(
             status=OutboundStatus.CANCELED,
             status_changed_at=timezone.now(),
             error_message=reason[:500],

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from outreach.errors import InvalidInput
 from outreach.models import (
+    NOT_HANDED_OVER,
     AnonymousTally,
     Channel,
     ConsentEvent,
@@ -94,12 +95,8 @@ def subscriber_erase(
     others = OutboundMessage.objects.filter(subscriber_id=subscriber_id).exclude(
         pk=last_reply.pk if last_reply else None
     )
-    # Everything not yet handed to a provider: queued, held, and claimed but not in flight
-    # (the dispatcher's fence then skips it); the last reply (a goodbye) still goes.
-    others.filter(
-        status__in=[OutboundStatus.QUEUED, OutboundStatus.HELD, OutboundStatus.SENDING],
-        in_flight_at__isnull=True,
-    ).update(
+    # Everything no provider has yet (the last reply, a goodbye, still goes).
+    others.filter(NOT_HANDED_OVER).update(
         status=OutboundStatus.CANCELED,
         status_changed_at=timezone.now(),
         claim_token=None,
