@@ -453,6 +453,15 @@ def _finish(
     return SendOutcome(status=status)
 
 
+def held_as(hold: send_gates.Hold) -> tuple[str, datetime | None]:
+    """What a hold makes of a message: its status, and for a queued one its "not before"."""
+    if hold.final:
+        return OutboundStatus.CANCELED, None
+    if hold.until is None:
+        return OutboundStatus.HELD, None  # until the wave is resumed
+    return OutboundStatus.QUEUED, hold.until  # outside the sending window: until it opens
+
+
 def message_give_up(message: OutboundMessage) -> SendOutcome:
     """A message claimed more than MAX_ATTEMPTS times ends failed, with the reason."""
     in_doubt = message.outcome_unknown_since is not None
@@ -486,10 +495,8 @@ def _requeue(
     if error is not None:
         changes |= {"error_code": error.provider_code[:16], "error_message": str(error)[:500]}
     hold = send_gates.holds_for([message.wave_id], timezone.now()).get(message.wave_id or 0)
-    if hold is not None and hold.final:
-        changes |= {"status": OutboundStatus.CANCELED, "lease_expires_at": None}
-    elif hold is not None and hold.until is None:
-        changes |= {"status": OutboundStatus.HELD, "lease_expires_at": None}
+    if hold is not None and (held := held_as(hold)[0]) != OutboundStatus.QUEUED:
+        changes |= {"status": held, "lease_expires_at": None}  # a window keeps the backoff
     _fenced([message.pk], message.claim_token).update(**changes)
     waves_changed([message.wave_id])
 
@@ -511,12 +518,7 @@ def _apply_holds(
         else:
             held.setdefault(hold, []).append(message.pk)
     for hold, ids in held.items():
-        if hold.final:
-            status, not_before = OutboundStatus.CANCELED, None
-        elif hold.until is None:
-            status, not_before = OutboundStatus.HELD, None  # until the wave is resumed
-        else:  # outside the sending window: back in the queue until it opens
-            status, not_before = OutboundStatus.QUEUED, hold.until
+        status, not_before = held_as(hold)
         for token, mine in _by_token(by_id, ids).items():
             moved = _fenced(mine, token).update(
                 status=status,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from outreach import send_gates
 from outreach.models import InboundMessage, OutboundKind, OutboundMessage, OutboundStatus
-from outreach.services.outbound import MAX_ATTEMPTS
+from outreach.services.outbound import MAX_ATTEMPTS, held_as
 from outreach.wave_activity import waves_changed
 
 GRACE = timedelta(seconds=60)  # long enough for the normal path to have run
@@ -90,11 +90,10 @@ def release_expired_leases(*, limit: int = 10_000) -> int:
         )
         wave_ids = {wave_id for _, wave_id, _ in expired if wave_id}
         for wave_id, hold in send_gates.holds_for(wave_ids, now).items():
-            if hold.final or hold.until is None:
+            status, _ = held_as(hold)
+            if status != OutboundStatus.QUEUED:  # a closed window: its next claim defers it
                 mine.filter(wave_id=wave_id, status=OutboundStatus.QUEUED).update(
-                    status=OutboundStatus.CANCELED if hold.final else OutboundStatus.HELD,
-                    status_changed_at=now,
-                    error_message=hold.reason[:500],
+                    status=status, status_changed_at=now, error_message=hold.reason[:500]
                 )
         waves_changed(wave_ids)
     return len(expired)
