@@ -17,6 +17,7 @@ import redis
 from django.conf import settings
 from redis.exceptions import LockError
 
+from outreach.outage_log import warn_outage
 from outreach.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def _take(channel_id: int) -> Slot | None:
             if lock.acquire(blocking=False):
                 return Slot(lock)
     except redis.RedisError:
-        logger.warning("dispatcher slots unavailable (Redis); dispatching unbounded")
+        warn_outage(logger, "dispatcher slots unavailable (Redis); dispatching unbounded")
         return Slot(None)
     return None
 

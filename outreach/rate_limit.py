@@ -13,6 +13,7 @@ from functools import cache
 
 import redis
 
+from outreach.outage_log import warn_outage
 from outreach.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -56,20 +57,16 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
 
 _local: dict[int, tuple[float, float]] = {}  # channel -> (tokens, at)
 _local_lock = threading.Lock()
-_warned_at = 0.0
 
 
 def _local_take(channel_id: int, cost: int, per_second: int) -> float:
     """The same bucket in this process, at a share of the rate, while Redis is away."""
     from django.conf import settings
 
-    global _warned_at
+    warn_outage(logger, "rate limiter unavailable (Redis); limiting in this process")
     rate = max(1.0, per_second / max(1, settings.DISPATCHERS_PER_CHANNEL))
     now = time.monotonic()
     with _local_lock:
-        if now - _warned_at > 60:
-            logger.warning("rate limiter unavailable (Redis); limiting in this process")
-            _warned_at = now
         tokens, at = _local.get(channel_id, (rate, now))
         tokens = min(rate, tokens + (now - at) * rate)
         needed = min(cost, rate)

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from config.celery import app as celery_app
+from outreach import outage_log
 from outreach.models import ConsentEvent, ConsentStatus, InboundMessage, Role, Subscriber
 from outreach.redis_client import redis_client
 from outreach.services.consent import consent_record
@@ -42,6 +43,7 @@ def forget_clients() -> None:
     redis_client.cache_clear()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    outage_log._last_logged.clear()  # each test's outage is reported afresh
 
 
 @pytest.fixture
