@@ -53,6 +53,7 @@ from outreach.selectors.conversation import (
 from outreach.services.consent import consent_record
 from outreach.services.outbound import reply_queue
 from outreach.services.subscribers import subscriber_erase, subscriber_for_address
+from outreach.services.sweeper import GRACE as SWEEPER_GRACE
 from outreach.wave_activity import waves_changed
 
 logger = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def inbound_handle(*, inbound_id: int, in_order: bool = False) -> str:
 
 WAITING = "waiting"  # inbound_handle's answer for a message that waits for an earlier one
 # The sweeper's grace: past it, a lost earlier message is not waited for.
-ROUTE_IN_ORDER_FOR = timedelta(seconds=60)
+ROUTE_IN_ORDER_FOR = SWEEPER_GRACE
 
 
 def _an_earlier_one_waits(inbound: InboundMessage) -> bool:
