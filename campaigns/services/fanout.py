@@ -108,18 +108,9 @@ def _fanout(wave_id: int) -> dict[str, int]:
             # wave's fatigue cap query them (autovacuum would get there, but later).
             cursor.execute("ANALYZE outreach_outboundmessage")
     audience = {"targeted": targeted, "fatigue_capped": capped_count, "queued": queued}
-    with transaction.atomic():
-        status = Wave.objects.select_for_update().values_list("status", flat=True).get(pk=wave.pk)
-        Wave.objects.filter(pk=wave.pk).update(audience=audience, fanned_out_at=timezone.now())
-        # Paused or cancelled while fanning out: what was just queued follows the wave.
-        held_as = {
-            WaveStatus.PAUSED: OutboundStatus.HELD,
-            WaveStatus.CANCELLED: OutboundStatus.CANCELED,
-        }
-        if status in held_as:
-            OutboundMessage.objects.filter(wave_id=wave.pk, status=OutboundStatus.QUEUED).update(
-                status=held_as[status]
-            )
+    # A pause or cancel after the last chunk's commit takes its messages itself (each chunk
+    # followed the wave's state under its lock): only the audience is left to record.
+    Wave.objects.filter(pk=wave.pk).update(audience=audience, fanned_out_at=timezone.now())
     waves_changed([wave.pk])
     return audience
 
