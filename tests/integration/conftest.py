@@ -16,8 +16,16 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from tests.support.twilio_api import FakeTwilioApi, running_twilio_api
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def twilio_api_for_workers() -> Iterator[FakeTwilioApi]:
+    """A local Twilio API the workers reach through TWILIO_BASE_URL (set in `worker_env`)."""
+    with running_twilio_api() as api:
+        yield api
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from tests.integration.delivery import (
     wait_until,
     wave_calls,
 )
-from tests.support.twilio_api import running_twilio_api
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +36,6 @@ LEASE_SECONDS = 2
 # Dispatchers one channel may have at once, whatever the number of fan-outs and workers.
 MOST_DISPATCHERS_PER_CHANNEL = 2
 WAVES = ("Wave 1:", "Wave 2:", "Wave 3:")
-
-
-@pytest.fixture(scope="module")
-def twilio_api_for_workers():
-    with running_twilio_api() as api:
-        yield api
 
 
 @pytest.fixture

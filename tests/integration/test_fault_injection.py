@@ -39,7 +39,7 @@ from tests.integration.delivery import (
     wave_calls,
 )
 from tests.support.servers import PrivatePostgres, PrivateRedis, private_postgres, private_redis
-from tests.support.twilio_api import INTERNAL_ERROR, running_twilio_api
+from tests.support.twilio_api import INTERNAL_ERROR
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +55,6 @@ ENDED = {OutboundStatus.SENDING, OutboundStatus.SENT, OutboundStatus.DELIVERED}
 class PrivateServices:
     redis: PrivateRedis
     postgres: PrivatePostgres
-
-
-@pytest.fixture(scope="module")
-def twilio_api_for_workers():
-    with running_twilio_api() as api:
-        yield api
 
 
 @pytest.fixture

@@ -17,17 +17,11 @@ from outreach.services.organizations import member_add
 from outreach.services.sweeper import release_expired_leases
 from outreach.tasks import dispatch
 from tests.integration.conftest import wait_for
-from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, running_twilio_api
+from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.integration
 
 SUBSCRIBERS = 5_000
-
-
-@pytest.fixture(scope="module")
-def twilio_api_for_workers():
-    with running_twilio_api() as api:
-        yield api
 
 
 @pytest.fixture
