@@ -73,6 +73,46 @@ def fresh_database(name: str) -> dict[str, str]:
     return env
 
 
+def bench_sms_channel(*, messages_per_second: int, from_number: str = "+254700000100") -> Any:
+    """The benchmarks' organization and its Twilio SMS channel, on the local Twilio API's
+    account (call after django.setup()): the channel, its organization as `.organization`."""
+    from outreach.models import ChannelKind
+    from outreach.services.channels import channel_create
+    from outreach.services.organizations import organization_create
+    from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
+
+    organization = organization_create(
+        name="Bench NGO", admin_username="bench", languages=["en", "sw"]
+    ).membership.organization
+    return channel_create(
+        organization=organization,
+        name="SMS",
+        kind=ChannelKind.TWILIO_SMS,
+        country="KE",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=from_number,
+        messages_per_second=messages_per_second,
+    )
+
+
+def bench_campaign(organization: Any) -> Any:
+    """A Kenyan campaign with no fatigue cap and no quiet hours: a benchmark runs at any hour."""
+    from campaigns.models import Campaign
+
+    return Campaign.objects.create(
+        organization=organization,
+        name="Bench",
+        country="KE",
+        timezone="Africa/Nairobi",
+        default_language="en",
+        languages=["en", "sw"],
+        fatigue_cap_per_week=None,
+        quiet_start="00:00",  # start == end: no quiet hours
+        quiet_end="00:00",
+    )
+
+
 def manage(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True

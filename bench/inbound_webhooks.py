@@ -9,7 +9,7 @@ import os
 import urllib.parse
 import uuid
 
-from bench.harness import fresh_database, gunicorn, load, save
+from bench.harness import bench_sms_channel, fresh_database, gunicorn, load, save
 
 REQUESTS = 3000
 CONCURRENCY = 8
@@ -22,9 +22,6 @@ def run() -> dict:
     import django
 
     django.setup()
-    from outreach.models import ChannelKind
-    from outreach.services.channels import channel_create
-    from outreach.services.organizations import organization_create
     from tests.support.twilio_api import (
         ACCOUNT_SID,
         AUTH_TOKEN,
@@ -32,19 +29,7 @@ def run() -> dict:
         twilio_signature,
     )
 
-    organization = organization_create(
-        name="Bench NGO", admin_username="bench", languages=["en", "sw"]
-    ).membership.organization
-    channel = channel_create(
-        organization=organization,
-        name="SMS",
-        kind=ChannelKind.TWILIO_SMS,
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number="+254700000100",
-        messages_per_second=100_000,
-    )
+    channel = bench_sms_channel(messages_per_second=100_000)
     path = f"/webhooks/twilio/{channel.uuid}/inbound/"
 
     def requests_for(base_url: str) -> list[tuple[bytes, dict[str, str]]]:

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.harness import (
     REDIS_URL,
     ProviderLog,
+    bench_campaign,
+    bench_sms_channel,
     celery_processes,
     fresh_database,
     gunicorn,
@@ -85,26 +87,13 @@ def run() -> dict:
 
 
 def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
-    from campaigns.models import Campaign, Segment, Variant, Wave, WaveStatus
+    from campaigns.models import Segment, Variant, Wave, WaveStatus
     from campaigns.tasks import fanout
-    from outreach.models import ChannelKind, ConsentEvent, Subscriber
-    from outreach.services.channels import channel_create
-    from outreach.services.organizations import organization_create
+    from outreach.models import ConsentEvent, Subscriber
     from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
-    organization = organization_create(
-        name="Bench NGO", admin_username="bench", languages=["en", "sw"]
-    ).membership.organization
-    channel = channel_create(
-        organization=organization,
-        name="SMS",
-        kind=ChannelKind.TWILIO_SMS,
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=CHANNEL_NUMBER,
-        messages_per_second=CHANNEL_RATE,
-    )
+    channel = bench_sms_channel(messages_per_second=CHANNEL_RATE, from_number=CHANNEL_NUMBER)
+    organization = channel.organization
     _subscribers(organization.pk, channel.pk, WAVE_SUBSCRIBERS + IDLE_STOPS)
     people = list(Subscriber.objects.order_by("pk").values_list("pk", "address"))
     # Idle STOPs come from outside the wave's audience-to-be (they opt out before fan-out);
@@ -113,17 +102,7 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     flood_count = int(FLOOD_SECONDS * STOPS_PER_MINUTE / 60)
     step = WAVE_SUBSCRIBERS // flood_count
     flood_stoppers = [people[i * step + step // 2] for i in range(flood_count)]
-    campaign = Campaign.objects.create(
-        organization=organization,
-        name="Bench",
-        country="KE",
-        timezone="Africa/Nairobi",
-        default_language="en",
-        languages=["en", "sw"],
-        fatigue_cap_per_week=None,
-        quiet_start="00:00",  # start == end: no quiet hours, whenever the benchmark runs
-        quiet_end="00:00",
-    )
+    campaign = bench_campaign(organization)
     wave = Wave.objects.create(
         organization=organization,
         campaign=campaign,

@@ -11,7 +11,16 @@ import time
 import urllib.parse
 from typing import Any
 
-from bench.harness import fresh_database, gunicorn, load, save, wrk_available, wrk_load
+from bench.harness import (
+    bench_campaign,
+    bench_sms_channel,
+    fresh_database,
+    gunicorn,
+    load,
+    save,
+    wrk_available,
+    wrk_load,
+)
 
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "1000000"))  # smaller for a quick look
 NAIVE_FANOUT = 20_000
@@ -31,7 +40,7 @@ def run() -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from campaigns.models import Campaign, Segment, Variant, Wave, WaveStatus
+    from campaigns.models import Segment, Variant, Wave, WaveStatus
     from campaigns.services.fanout import fanout_wave
     from outreach.models import (
         MessageStatusEvent,
@@ -42,31 +51,18 @@ def run() -> dict:
         Subscriber,
     )
     from outreach.redis_client import redis_client
-    from outreach.services.channels import channel_create
     from outreach.services.dispatch import dispatch_channel
-    from outreach.services.organizations import organization_create
     from outreach.services.outbound import message_send
     from outreach.services.status import status_reports_apply_all
     from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, serve_in_another_process
 
     figures: dict = {}
-    organization = organization_create(
-        name="Bench NGO", admin_username="bench", languages=["en", "sw"]
-    ).membership.organization
+    channel = bench_sms_channel(messages_per_second=100_000)
+    organization = channel.organization
     # The provider runs in processes of its own, so it does not compete for our GIL.
     fast_url, stop_fast = serve_in_another_process(latency=0.0)
     slow_url, stop_slow = serve_in_another_process(latency=0.2)
     settings.TWILIO_BASE_URL = fast_url
-    channel = channel_create(
-        organization=organization,
-        name="SMS",
-        kind="twilio_sms",
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number="+254700000100",
-        messages_per_second=100_000,
-    )
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,17 +80,7 @@ def run() -> dict:
         cursor.execute("ANALYZE outreach_subscriber")
     print(f"  ({SUBSCRIBERS:,} subscribers generated in {time.perf_counter() - started:.1f} s)")
 
-    campaign = Campaign.objects.create(
-        organization=organization,
-        name="Bench",
-        country="KE",
-        timezone="Africa/Nairobi",
-        default_language="en",
-        languages=["en", "sw"],
-        fatigue_cap_per_week=None,
-        quiet_start="00:00",  # start == end: no quiet hours, whenever the benchmark runs
-        quiet_end="00:00",
-    )
+    campaign = bench_campaign(organization)
     segment = Segment.objects.create(organization=organization, name="All")
 
     def sending_wave(name: str) -> Wave:
