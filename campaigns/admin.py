@@ -134,6 +134,7 @@ class WaveAdmin(OrganizationScopedAdmin):
         "blackout_approval_reason",
         "created_by",
     ]
+    exclude = ["fanout_enqueued_at"]  # the tick's bookkeeping of a lost fan-out, not for staff
     inlines = [VariantInline, WaveCommentInline, WaveTransitionInline]
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
