@@ -7,6 +7,9 @@ import re
 # not glued to letters or hyphens (ids, UUIDs). Over-masking a long number is an acceptable price.
 _PHONE_LIKE = re.compile(r"(?<![\w\-])(\+?)(\(?\d[\d \-()]{5,}\d)(?![\w\-])")
 _MIN_DIGITS = {"+": 7, "": 9}  # E.164 numbers are marked; bare ones need more digits to count
+# A provider's error names the number it refused, as dialled: national ones of 7 digits too.
+# Its text has no dates or counts worth keeping, so a bare 7-digit run counts there.
+_MIN_DIGITS_IN_PROVIDER_TEXT = {"+": 7, "": 7}
 
 
 def mask_phone_number(number: str) -> str:
@@ -19,14 +22,13 @@ def mask_phone_number(number: str) -> str:
 
 def mask_phone_numbers_in(text: str) -> str:
     """Mask every phone-number-like run of digits in free text."""
+    return _mask_numbers(text, _MIN_DIGITS)
 
-    def _mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(2))
-        if len(digits) < _MIN_DIGITS[match.group(1)]:
-            return match.group(0)
-        return mask_phone_number(match.group(1) + digits)
 
-    return _PHONE_LIKE.sub(_mask, text)
+def mask_numbers_in_provider_text(text: str) -> str:
+    """Mask every number in a provider's error text (Twilio 21211 names the `To` number),
+    national ones of 7 digits or more included, before it is stored or shown."""
+    return _mask_numbers(text, _MIN_DIGITS_IN_PROVIDER_TEXT)
 
 
 class MaskPhoneNumbers(logging.Filter):
@@ -40,3 +42,13 @@ class MaskPhoneNumbers(logging.Filter):
                 logging.Formatter().formatException(record.exc_info)
             )
         return True
+
+
+def _mask_numbers(text: str, min_digits: dict[str, int]) -> str:
+    def _mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(2))
+        if len(digits) < min_digits[match.group(1)]:
+            return match.group(0)
+        return mask_phone_number(match.group(1) + digits)
+
+    return _PHONE_LIKE.sub(_mask, text)

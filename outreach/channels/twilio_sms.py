@@ -10,6 +10,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from outreach.channels.base import SendResult, TransportError
 from outreach.channels.twilio_client import twilio_client
 from outreach.models import Channel, OutboundStatus
+from outreach.privacy import mask_numbers_in_provider_text
 
 # Twilio error codes no retry can fix (../shared/twilio/README.md).
 PERMANENT_ERROR_CODES = frozenset(
@@ -58,7 +59,9 @@ class TwilioSmsAdapter:
         except TwilioException as error:
             # An answer we cannot read: Twilio may well have taken the message.
             raise TransportError(
-                f"Twilio answered unexpectedly: {error}", permanent=False, outcome_unknown=True
+                f"Twilio answered unexpectedly: {mask_numbers_in_provider_text(str(error))}",
+                permanent=False,
+                outcome_unknown=True,
             ) from error
         if not getattr(message, "sid", None):
             raise TransportError("Twilio answered without a message SID.", permanent=True)
@@ -111,7 +114,8 @@ def classify(error: TwilioRestException) -> TransportError:
     else:
         permanent = error.status not in TRANSIENT_HTTP_STATUSES
     return TransportError(
-        f"Twilio {code or error.status}: {error.msg}",
+        # Twilio's text may name the number (21211): masked here, so no log line shows it.
+        f"Twilio {code or error.status}: {mask_numbers_in_provider_text(str(error.msg))}",
         permanent=permanent,
         provider_code=str(code or error.status),
         unsubscribed=code == UNSUBSCRIBED_ERROR_CODE,

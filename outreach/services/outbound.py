@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from outreach.models import (
     OutboundStatus,
     Subscriber,
 )
+from outreach.privacy import mask_numbers_in_provider_text
 from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.sms_encoding import sms_length
 from outreach.wave_activity import waves_changed
@@ -360,7 +361,7 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
             message,
             OutboundStatus.FAILED,
             error_code=error.provider_code or ("unknown" if error.outcome_unknown else ""),
-            error_message=f"{error}{given_up}",
+            error_message=f"{provider_error_text(error)}{given_up}",
         )
     delay = retry_delay(message.attempts)
     _requeue(
@@ -371,6 +372,12 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
         outcome_unknown_since=unknown_since,
     )
     return SendOutcome(status=OutboundStatus.QUEUED, retry_in=delay)
+
+
+def provider_error_text(error: TransportError) -> str:
+    """What a failed send stores of the provider's words: its numbers masked (Twilio's 21211
+    names the number it refused), whatever adapter built the error."""
+    return mask_numbers_in_provider_text(str(error))
 
 
 def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None:
@@ -440,7 +447,10 @@ def _finish(
         "price_unit": message.price_unit,
         "sent_at": message.sent_at,
         "error_code": error_code[:16],
-        "error_message": error_message[:500],
+        # A person erased while this was in flight keeps no provider text (it may name them).
+        "error_message": Case(
+            When(subscriber__isnull=True, then=Value("")), default=Value(error_message[:500])
+        ),
         "lease_expires_at": None,
         "claim_token": None,
     }
@@ -493,7 +503,10 @@ def _requeue(
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
     if error is not None:
-        changes |= {"error_code": error.provider_code[:16], "error_message": str(error)[:500]}
+        changes |= {
+            "error_code": error.provider_code[:16],
+            "error_message": provider_error_text(error)[:500],
+        }
     hold = send_gates.holds_for([message.wave_id], timezone.now()).get(message.wave_id or 0)
     if hold is not None and (held := held_as(hold)[0]) != OutboundStatus.QUEUED:
         changes |= {"status": held, "lease_expires_at": None}  # a window keeps the backoff

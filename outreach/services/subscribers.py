@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from outreach.errors import InvalidInput
@@ -20,6 +21,7 @@ from outreach.models import (
 )
 
 EDITABLE_FIELDS = ("language", "region", "age_band", "gender", "tags")
+ERASED_REASON = "The recipient was erased."
 
 
 def subscriber_for_address(*, channel: Channel, address: str) -> Subscriber:
@@ -84,8 +86,9 @@ def subscriber_erase(
     """The right to be forgotten: delete the person, keep anonymous counts.
 
     Consent events stay, detached from the person; messages stay for delivery counts,
-    without the number or the text the person wrote; pending messages are cancelled —
-    except `last_reply` (the under-age goodbye), whose number is wiped once it is sent.
+    without the number, the text the person wrote or the provider's error text (which may
+    name the number; the error code stays); pending messages are cancelled — except
+    `last_reply` (the under-age goodbye), whose number is wiped once it is sent.
     """
     subscriber_id, organization_id = subscriber.pk, subscriber.organization_id
     ConsentEvent.objects.detach_from_erased(subscriber_id)
@@ -100,9 +103,16 @@ def subscriber_erase(
         status=OutboundStatus.CANCELED,
         status_changed_at=timezone.now(),
         claim_token=None,
-        error_message="The recipient was erased.",
+        error_message=ERASED_REASON,
     )
-    others.update(subscriber=None, to_address="")
+    others.update(
+        subscriber=None,
+        to_address="",
+        # A provider's error text may name the number: only the error code stays.
+        error_message=Case(
+            When(error_message=ERASED_REASON, then=Value(ERASED_REASON)), default=Value("")
+        ),
+    )
     OutboundMessage.objects.filter(subscriber_id=subscriber_id).update(subscriber=None)
     Subscriber.objects.filter(pk=subscriber_id).delete()
     tally_increment(organization_id=organization_id, metric=metric)

@@ -12,7 +12,8 @@ Answers follow Twilio's OpenAPI description (bodies shaped like its `create` exa
 Twilio's error bodies: {"code", "message", "more_info", "status"}. A message here never moves
 past "queued", and counts as sent (for the `DateSent` filters) when it was accepted.
 
-Besides failures (`fail_number`, `fail_next`) and a per-request `latency`, the server can
+Besides failures (`fail_number`, `fail_next`; Twilio's own wording, e.g. 21211's naming the
+number refused) and a per-request `latency`, the server can
 accept a send and then not answer in time (`time_out_after_accepting`) or at all
 (`drop_after_accepting`): the outcome a client did not see, which it must reconcile.
 """
@@ -50,6 +51,7 @@ INTERNAL_ERROR = 20500  # 500: internal server error
 BODY_REQUIRED = 21602  # 400: Body (or MediaUrl / ContentSid) is required
 FROM_REQUIRED = 21603  # 400: a From or a MessagingServiceSid is required
 TO_REQUIRED = 21604  # 400: To is required
+INVALID_TO = 21211  # 400: "The 'To' number +254… is not a valid phone number."
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9A-Za-z]+)/Messages\.json$")
 MESSAGE_PATH = re.compile(
@@ -90,7 +92,8 @@ class Call:
 class _Failure:
     code: int
     status: int
-    message: str
+    # None: Twilio's own wording for `code`, which may name the number asked for.
+    message: str | None = None
 
 
 @dataclass
@@ -142,14 +145,12 @@ class FakeTwilioApi:
     ) -> None:
         """Answer every send to `to` with Twilio's error `code` and HTTP `status`."""
         with self._lock:
-            self._failing_numbers[to] = _Failure(code, status, message or _message_for(code))
+            self._failing_numbers[to] = _Failure(code, status, message)
 
     def fail_next(self, count: int, code: int = TOO_MANY_REQUESTS, status: int = 429) -> None:
         """Answer the next `count` authenticated sends with this error, then normally again."""
         with self._lock:
-            self._failing_next.extend(
-                _Failure(code, status, _message_for(code)) for _ in range(count)
-            )
+            self._failing_next.extend(_Failure(code, status) for _ in range(count))
 
     def time_out_after_accepting(self, count: int = 1, seconds: float = 30.0) -> None:
         """Accept the next `count` sends (recorded, listed), then hold each answer `seconds`.
@@ -236,14 +237,14 @@ class FakeTwilioApi:
         with self._lock:
             # Injected failures come first, like Twilio's rate limiter in front of the API.
             if self._failing_next:
-                return _error(self._failing_next.pop(0))
+                return _error(self._failing_next.pop(0), to=params.get("To", ""))
         problem = _invalid(params)
         if problem is not None:
             return _error(problem)
         with self._lock:
             failure = self._failing_numbers.get(params["To"])
             if failure is not None:
-                return _error(failure)
+                return _error(failure, to=params["To"])
             message = _sent_message(account_sid, params, received_at)
             self.sent.append(message)
             after = self._after_accepting.pop(0) if self._after_accepting else _AfterAccepting()
@@ -473,21 +474,22 @@ def _segments(body: str) -> int:
     return sms_length(body).segments
 
 
-def _message_for(code: int) -> str:
+def _message_for(code: int, to: str = "") -> str:
+    """Twilio's wording of error `code` for a send to `to` (21211's names the number)."""
     known = {
         TOO_MANY_REQUESTS: "Too Many Requests",
         INTERNAL_ERROR: "Internal Server Error",
-        21211: "Invalid 'To' Phone Number",
+        INVALID_TO: f"The 'To' number {to} is not a valid phone number.",
         21610: "Attempt to send to unsubscribed recipient",
         21614: "'To' number is not a valid mobile number",
     }
     return known.get(code, f"Twilio error {code}")
 
 
-def _error(failure: _Failure, headers: dict[str, str] | None = None) -> _Answer:
+def _error(failure: _Failure, headers: dict[str, str] | None = None, *, to: str = "") -> _Answer:
     body = {
         "code": failure.code,
-        "message": failure.message,
+        "message": failure.message or _message_for(failure.code, to),
         "more_info": f"https://www.twilio.com/docs/errors/{failure.code}",
         "status": failure.status,
     }
