@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from campaigns import cell_key
 from outreach.models import Channel, InboundMessage, OrganizationOwned, Region, Subscriber
 from outreach.validators import (
     validate_country_code,
@@ -99,6 +100,11 @@ class Campaign(OrganizationOwned):
         blank=True,
         related_name="shared_campaigns",
         help_text="Members with the funder role who may read this campaign's reports.",
+    )
+    report_key_seed = models.BigIntegerField(
+        default=cell_key.new_seed,
+        editable=False,
+        help_text="Secret: seeds the record keys that perturb this campaign's report figures.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -393,6 +399,10 @@ class WaveRollup(models.Model):
     opt_outs = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)
     poll_answers = models.PositiveIntegerField(default=0)
+    # Per figure: the distinct people it counts (subscriber ids, 0 for the erased), up to
+    # cell_key.SMALL_SET of them, or null when more; and the sum of its records' keys.
+    people = models.JSONField(default=dict)
+    keys = models.JSONField(default=dict)
 
     class Meta:
         indexes = [
@@ -409,9 +419,12 @@ class WaveErrorRollup(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(null=True)
     status = models.CharField(max_length=12)
     error_code = models.CharField(max_length=16, blank=True)
     messages = models.PositiveIntegerField(default=0)
+    people = models.JSONField(null=True, help_text="As WaveRollup.people, for these messages.")
+    key = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Wave {self.wave_id}: {self.messages} {self.status} ({self.error_code or 'none'})"

@@ -10,18 +10,19 @@ Zero-population cells reveal no one and are published, and never count as cover:
 non-zero cells of a breakdown are either none, or at least two that together reach k.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 DEFAULT_K = 10
 MIN_K = 5
+MAX_K = 100  # rollups keep a cell's people exactly up to this many (cell_key.SMALL_SET)
 
 BELOW_K = "below_k"
 COMPLEMENTARY = "complementary"
 
 Figures = dict[str, int | float | None]
-Coord = TypeVar("Coord", tuple[str], tuple[str, str])
+Coord = TypeVar("Coord", tuple[str], tuple[str, str], tuple[int])
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class Suppressed:
 
 
 def effective_k(k: int | None) -> int:
-    """The organization's k, defaulting to 10 and never below 5."""
-    return max(MIN_K, k or DEFAULT_K)
+    """The organization's k, defaulting to 10, never below 5 nor above MAX_K."""
+    return min(MAX_K, max(MIN_K, k or DEFAULT_K))
 
 
 def suppress_breakdown(
@@ -60,6 +61,30 @@ def suppress_breakdown(
     if total_published or 0 < total < k:
         _protect(line, state, k)
     return [_result(cell, state.get(coord, "")) for coord, cell in zip(coords, cells, strict=True)]
+
+
+def withheld_in_line(
+    populations: Sequence[int],
+    *,
+    k: int,
+    total_published: bool = True,
+    already: Iterable[int] = (),
+) -> list[str]:
+    """One figure of a line of cells: why each entry is withheld ("" when published).
+
+    `populations` are the people each entry's figure describes; `already` the entries
+    withheld for another reason (their row describes too few people), which count as
+    cover like any other withheld entry.
+    """
+    if k < MIN_K:
+        raise ValueError(f"k must be at least {MIN_K}, got {k}; use effective_k()")
+    line = [((index,), population) for index, population in enumerate(populations)]
+    state: dict[tuple[int], str] = {(index,): COMPLEMENTARY for index in already}
+    state |= {coord: reason for coord, reason in _below_k(line, k).items() if coord not in state}
+    total = sum(populations)
+    if total_published or 0 < total < k:
+        _protect(line, state, k)
+    return [state.get((index,), "") for index in range(len(populations))]
 
 
 def suppress_table(rows: dict[str, list[Cell]], *, k: int) -> dict[str, list[Suppressed]]:

@@ -1,21 +1,35 @@
 """Campaign and wave reports: aggregate figures only, read from the rollups.
 
 Every figure is a sum over `WaveRollup` cells (see campaigns.services.rollups), so a
-report over millions of messages reads thousands of rows. A breakdown, the daily series,
-the waves and the poll results are each suppressed to k (the organization's
-`report_min_cell_size`), with complementary suppression, before anyone sees them.
+report over millions of messages reads thousands of rows. What a funder sees of a figure:
+
+- nothing, if it describes fewer than k people (the organization's `report_min_cell_size`):
+  a count of messages, replies or opt-outs is judged by the distinct people behind it,
+  whatever the count; a row describing too few people is withheld whole, and more cells
+  are withheld as cover so that no line's total minus its published cells isolates one;
+- otherwise its count perturbed by the cell-key method (campaigns.cell_key): the same
+  records always get the same small perturbation, so no set of queries — two periods,
+  a campaign and one of its waves, overlapping ranges — can be subtracted to recover an
+  exact small count. Zeros stay zeros; rates are computed from the published counts.
+
+Staff may ask for the exact figures (`suppress=False`); funders may not.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from campaigns import cell_key
 from campaigns.models import Campaign, Poll, PollAnswer, Wave, WaveErrorRollup, WaveRollup
-from campaigns.suppression import Cell, Suppressed, effective_k, suppress_breakdown
+from campaigns.suppression import effective_k, withheld_in_line
 from outreach.models import Channel, Region
 
 DIMENSIONS = {
@@ -44,6 +58,16 @@ COUNTS = (
 MESSAGE_ONLY_DIMENSIONS = {"region", "age_band", "gender", "channel"}
 
 
+ANONYMOUS = {"clicks"}  # nobody is known behind a click: a count of clicks is its own population
+RATES = {
+    "delivery_rate": ("delivered", "sent"),
+    "reply_rate": ("replies", "delivered"),
+    "opt_out_rate": ("opt_outs", "delivered"),
+    "click_rate": ("clicks", "delivered"),
+}
+_ROLLUP_FIELDS = ("wave_id", "day", "language", "region_id", "age_band", "gender", "channel_id")
+
+
 @dataclass(frozen=True)
 class ReportScope:
     campaign: Campaign
@@ -53,15 +77,137 @@ class ReportScope:
     dimension: str | None = None
 
 
+@dataclass
+class Tally:
+    """One figure of one cell, summed over rollup rows: its count, key and people."""
+
+    count: int = 0
+    key: int = 0
+    people: set[int] | None = field(default_factory=set)  # None: more than SMALL_SET
+
+    def add(self, count: int, key: int, people: list[int] | None) -> None:
+        self.count += count
+        self.key = (self.key + key) % cell_key.KEY_SPACE
+        if self.people is not None:
+            self.people = None if people is None else self.people | set(people)
+            if self.people is not None and len(self.people) > cell_key.SMALL_SET:
+                self.people = None
+
+    def population(self, name: str) -> int:
+        """The people this figure describes (clicks: the clicks themselves)."""
+        if name in ANONYMOUS or not self.count:
+            return self.count
+        return cell_key.SMALL_SET + 1 if self.people is None else len(self.people)
+
+
+@dataclass
+class CellSum:
+    """The rollup rows of one report cell, summed figure by figure."""
+
+    tallies: dict[str, Tally] = field(default_factory=lambda: {name: Tally() for name in COUNTS})
+    cost: Decimal | None = None
+    currencies: set[str] = field(default_factory=set)
+
+    def add(self, row: dict[str, Any]) -> None:
+        people, keys = row["people"], row["keys"]
+        for name in COUNTS:
+            if row[name]:
+                self.tallies[name].add(row[name], keys.get(name, 0), people.get(name, []))
+        if row["cost"] is not None:
+            self.cost = (self.cost or Decimal(0)) + row["cost"]
+            if row["currency"]:
+                self.currencies.add(row["currency"])
+
+
+class Publisher:
+    """Turns summed cells into published figures: k-threshold, cover, perturbation."""
+
+    def __init__(self, *, k: int, suppress: bool) -> None:
+        self.k, self.suppress = k, suppress
+
+    def totals(self, cell: CellSum, *, currency: str) -> dict[str, Any]:
+        withheld = {name for name in COUNTS if self._small(cell.tallies[name].population(name))}
+        if self._small(cell.tallies["targeted"].population("targeted")):
+            withheld = set(COUNTS)  # too few people to say anything
+        return self._figures(cell, withheld, currency=currency)
+
+    def line(
+        self, cells: list[CellSum], *, totals: dict[str, Any]
+    ) -> list[tuple[bool, dict[str, Any]]]:
+        """A breakdown, the days or the waves: (row withheld, figures) per cell."""
+        if not self.suppress:
+            return [(False, self._figures(cell, set(), currency="")) for cell in cells]
+        rows_out = self._withheld("targeted", cells, totals=totals, already=())
+        out_rows = {index for index, reason in enumerate(rows_out) if reason}
+        withheld = [set(COUNTS) if index in out_rows else set() for index in range(len(cells))]
+        for name in COUNTS:
+            if name == "targeted":
+                continue
+            reasons = self._withheld(name, cells, totals=totals, already=out_rows)
+            for index, reason in enumerate(reasons):
+                if reason:
+                    withheld[index].add(name)
+        return [
+            (
+                index in out_rows
+                or all(name in withheld[index] for name in COUNTS if cell.tallies[name].count),
+                self._figures(cell, withheld[index], currency=""),
+            )
+            for index, cell in enumerate(cells)
+        ]
+
+    def count(self, tally: Tally, name: str, *, withheld: bool = False) -> int | None:
+        if not self.suppress:
+            return tally.count
+        if withheld or self._small(tally.population(name)):
+            return None
+        return cell_key.perturbed(tally.count, tally.key, floor=self.k)
+
+    def _withheld(
+        self, name: str, cells: list[CellSum], *, totals: dict[str, Any], already: Iterable[int]
+    ) -> list[str]:
+        populations = [cell.tallies[name].population(name) for cell in cells]
+        return withheld_in_line(
+            populations, k=self.k, total_published=totals.get(name) is not None, already=already
+        )
+
+    def _small(self, population: int) -> bool:
+        return self.suppress and 0 < population < self.k
+
+    def _figures(self, cell: CellSum, withheld: set[str], *, currency: str) -> dict[str, Any]:
+        figures: dict[str, Any] = {
+            name: self.count(cell.tallies[name], name, withheld=name in withheld) for name in COUNTS
+        }
+        for rate, (part, whole) in RATES.items():
+            figures[rate] = _rate(figures[part], figures[whole])
+        cost = cell.cost if currency != "mixed" else None  # no sum across currencies
+        segments, published = cell.tallies["segments"].count, figures["segments"]
+        if cost is not None and self.suppress:
+            # Cost follows the perturbed segments, so differencing it tells no more.
+            cost = cost * published / segments if published is not None and segments else None
+        figures["cost"] = _money(cost)
+        figures["currency"] = currency or None
+        delivered = figures["delivered"]
+        per_delivered = cost / delivered if cost is not None and delivered else None
+        figures["cost_per_delivered"] = _money(per_delivered)
+        return figures
+
+
 def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, Any]:
     """The report a funder sees: totals, one breakdown, the daily series, waves and polls."""
     campaign = scope.campaign
     k = effective_k(campaign.organization.report_min_cell_size)
-    cells = _cells(scope)
-    totals = _figures(_sum(cells), currency=_currency(cells))
+    publisher = Publisher(k=k, suppress=suppress)
+    rows = list(
+        _cells(scope).values(*_ROLLUP_FIELDS, *COUNTS, "cost", "currency", "people", "keys")
+    )
+    whole = CellSum()
+    for row in rows:
+        whole.add(row)
+    currency = _currency(whole)
+    totals = publisher.totals(whole, currency=currency)
     waves = _waves(scope)
-    capped = sum(int((wave.audience or {}).get("fatigue_capped", 0)) for wave in waves)
-    totals["fatigue_capped"] = capped
+    totals["fatigue_capped"] = _fatigue_capped(waves, publisher)
     report: dict[str, Any] = {
         "campaign": {
             "id": campaign.pk,
@@ -74,33 +220,35 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         "generated_at": timezone.localtime().isoformat(timespec="seconds"),
         "k": k,
         "suppressed": suppress,
+        "privacy": {
+            "k": k,
+            "method": "cell-key" if suppress else "none",
+            "max_perturbation": cell_key.MAX_PERTURBATION if suppress else 0,
+        },
         "totals": totals,
         "breakdown": None,
-        "errors": _errors(scope),
-        "series": _rows(cells, "day", k=k, suppress=suppress),
+        "errors": _errors(scope, publisher, totals=totals),
+        "series": _rows(rows, "day", publisher, totals=totals),
         "waves": [],
-        "polls": _polls(scope, k=k, suppress=suppress),
+        "polls": _polls(scope, publisher),
     }
-    by_wave = {row["key"]: row for row in _rows(cells, "wave_id", k=k, suppress=suppress)}
+    by_wave = {row["id"]: row for row in _rows(rows, "wave_id", publisher, totals=totals)}
     for wave in waves:
-        row = by_wave.get(str(wave.pk))
+        row = by_wave.get(wave.pk)
         if row is not None:
-            report["waves"].append({"id": wave.pk, "name": wave.name, **row})
+            report["waves"].append({**row, "id": wave.pk, "name": wave.name})
     if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
         # Clicks and poll answers have no region, age, gender or channel: not in these rows.
-        rows = _rows(
-            cells.exclude(channel_id=None), DIMENSIONS[scope.dimension], k=k, suppress=suppress
-        )
-        for row in rows:
+        messages = [row for row in rows if row["channel_id"] is not None]
+        breakdown = _rows(messages, DIMENSIONS[scope.dimension], publisher, totals=totals)
+        for row in breakdown:
             row["figures"].update(clicks=None, click_rate=None, poll_answers=None)
-        report["breakdown"] = {"dimension": scope.dimension, "rows": rows}
+        report["breakdown"] = {"dimension": scope.dimension, "rows": breakdown}
     elif scope.dimension:
         report["breakdown"] = {
             "dimension": scope.dimension,
-            "rows": _rows(cells, DIMENSIONS[scope.dimension], k=k, suppress=suppress),
+            "rows": _rows(rows, DIMENSIONS[scope.dimension], publisher, totals=totals),
         }
-    if suppress and totals["targeted"] and totals["targeted"] < k:
-        report["totals"] = {name: None for name in totals}  # too few people to say anything
     return report
 
 
@@ -120,60 +268,30 @@ def _cells(scope: ReportScope) -> QuerySet[WaveRollup]:
         cells = cells.filter(day__gte=scope.date_from)
     if scope.date_to:
         cells = cells.filter(day__lte=scope.date_to)
-    return cells
+    return cells.order_by()
 
 
-def _sum(cells: QuerySet[WaveRollup], *group_by: str) -> Any:
-    sums = {name: Sum(name) for name in COUNTS} | {"cost": Sum("cost")}
-    if group_by:
-        return cells.order_by().values(*group_by).annotate(**sums)
-    return cells.aggregate(**sums)
-
-
-def _figures(row: dict[str, Any], *, currency: str) -> dict[str, Any]:
-    figures: dict[str, Any] = {name: int(row.get(name) or 0) for name in COUNTS}
-    sent, delivered = figures["sent"], figures["delivered"]
-    figures["delivery_rate"] = _rate(delivered, sent)
-    figures["reply_rate"] = _rate(figures["replies"], delivered)
-    figures["opt_out_rate"] = _rate(figures["opt_outs"], delivered)
-    figures["click_rate"] = _rate(figures["clicks"], delivered)
-    cost = row.get("cost") if currency != "mixed" else None  # no sum across currencies
-    figures["cost"] = str(Decimal(cost).quantize(Decimal("0.0001"))) if cost is not None else None
-    figures["currency"] = currency or None
-    figures["cost_per_delivered"] = (
-        str((Decimal(cost) / delivered).quantize(Decimal("0.0001")))
-        if cost is not None and delivered
-        else None
-    )
-    return figures
-
-
-def _rows(cells: QuerySet[WaveRollup], field: str, *, k: int, suppress: bool) -> list[dict]:
-    grouped = list(_sum(cells, field))
-    labels = _labels(field, [row[field] for row in grouped])
-    grouped.sort(key=lambda row: (row[field] in (None, ""), labels.get(row[field], "")))
-    rows = [
-        {"key": labels.get(row[field], "unknown"), "figures": _figures(row, currency="")}
-        for row in grouped
-    ]
-    for row, raw in zip(rows, grouped, strict=True):
-        row["figures"].pop("currency")
-        row["id"] = raw[field]
-    if not suppress:
-        return [{"key": r["key"], "suppressed": False, "figures": r["figures"]} for r in rows]
-    # Population: the people a cell's messages went to. A click-only cell (no messages)
-    # has population 0 and is published only as what it is: a count of anonymous clicks.
-    decided = suppress_breakdown(
-        [
-            Cell(key=f"{index}", population=row["figures"]["targeted"], figures=row["figures"])
-            for index, row in enumerate(rows)
-        ],
-        k=k,
-    )
-    return [
-        {"key": row["key"], "suppressed": result.suppressed, "figures": result.figures}
-        for row, result in zip(rows, decided, strict=True)
-    ]
+def _rows(
+    rows: list[dict[str, Any]], field_name: str, publisher: Publisher, *, totals: dict[str, Any]
+) -> list[dict[str, Any]]:
+    grouped: dict[Any, CellSum] = {}
+    for row in rows:
+        grouped.setdefault(row[field_name], CellSum()).add(row)
+    labels = _labels(field_name, list(grouped))
+    order = sorted(grouped, key=lambda value: (value in (None, ""), labels.get(value, "")))
+    published = publisher.line([grouped[value] for value in order], totals=totals)
+    result = []
+    for value, (withheld, figures) in zip(order, published, strict=True):
+        figures.pop("currency")
+        result.append(
+            {
+                "key": labels.get(value, "unknown"),
+                "suppressed": withheld,
+                "figures": dict.fromkeys(figures) if withheld else figures,
+                "id": value,
+            }
+        )
+    return result
 
 
 def _labels(field: str, values: list[Any]) -> dict[Any, str]:
@@ -198,49 +316,85 @@ def _waves(scope: ReportScope) -> list[Wave]:
     )
 
 
-def _errors(scope: ReportScope) -> list[dict[str, Any]]:
+def _errors(
+    scope: ReportScope, publisher: Publisher, *, totals: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Failed and undelivered messages by provider error code, in the period and wave asked."""
     errors = WaveErrorRollup.objects.filter(campaign=scope.campaign)
     if scope.wave is not None:
         errors = errors.filter(wave=scope.wave)
+    if scope.date_from:
+        errors = errors.filter(day__gte=scope.date_from)
+    if scope.date_to:
+        errors = errors.filter(day__lte=scope.date_to)
+    grouped: dict[tuple[str, str], Tally] = {}
+    for row in errors.order_by().values("status", "error_code", "messages", "key", "people"):
+        key = (row["status"], row["error_code"] or "none")
+        grouped.setdefault(key, Tally()).add(row["messages"], row["key"], row["people"])
+    order = sorted(grouped, key=lambda key: (-grouped[key].count, key))
+    withheld: dict[tuple[str, str], bool] = {}
+    for status in {status for status, _ in order}:
+        line = [key for key in order if key[0] == status]
+        reasons = (
+            withheld_in_line(
+                [grouped[key].population("messages") for key in line],
+                k=publisher.k,
+                total_published=totals.get(status) is not None,
+            )
+            if publisher.suppress
+            else [""] * len(line)
+        )
+        withheld |= {key: bool(reason) for key, reason in zip(line, reasons, strict=True)}
     return [
-        {"status": row["status"], "error_code": row["error_code"] or "none", "messages": row["n"]}
-        for row in errors.order_by()
-        .values("status", "error_code")
-        .annotate(n=Sum("messages"))
-        .order_by("-n", "status", "error_code")
+        {
+            "status": status,
+            "error_code": code,
+            "messages": publisher.count(
+                grouped[(status, code)], "messages", withheld=withheld[(status, code)]
+            ),
+            "suppressed": withheld[(status, code)],
+        }
+        for status, code in order
     ]
 
 
-def _polls(scope: ReportScope, *, k: int, suppress: bool) -> list[dict[str, Any]]:
-    polls = Poll.objects.filter(wave__campaign=scope.campaign).select_related("wave")
+def _polls(scope: ReportScope, publisher: Publisher) -> list[dict[str, Any]]:
+    """Each poll's answers by option, on the campaign's local days of the period asked."""
+    campaign = scope.campaign
+    zone = ZoneInfo(campaign.timezone)
+    polls = Poll.objects.filter(wave__campaign=campaign).select_related("wave")
     if scope.wave is not None:
         polls = polls.filter(wave=scope.wave)
     result = []
     for poll in polls.prefetch_related("options").order_by("wave__scheduled_for", "pk"):
-        answers = PollAnswer.objects.filter(poll=poll, is_current=True)
-        if scope.date_from:
-            answers = answers.filter(answered_at__date__gte=scope.date_from)
-        if scope.date_to:
-            answers = answers.filter(answered_at__date__lte=scope.date_to)
-        counts = dict(
-            answers.order_by()
-            .values_list("option_number")
-            .annotate(n=Count("id"))
-            .values_list("option_number", "n")
+        answers = PollAnswer.objects.filter(poll=poll, is_current=True).annotate(
+            local_day=TruncDate("answered_at", tzinfo=zone)
         )
-        options = sorted(poll.options.all(), key=lambda option: option.number)
-        cells = [
-            Cell(
-                key=str(option.number),
-                population=counts.get(option.number, 0),
-                figures={"answers": counts.get(option.number, 0)},
+        if scope.date_from:
+            answers = answers.filter(local_day__gte=scope.date_from)
+        if scope.date_to:
+            answers = answers.filter(local_day__lte=scope.date_to)
+        tallies: dict[int, Tally] = {}
+        for row in (
+            answers.order_by()
+            .values("option_number")
+            .annotate(
+                n=Count("id"),
+                key=Coalesce(
+                    Sum(cell_key.RecordKey("id", seed=campaign.report_key_seed, salt="p")), 0
+                ),
+                people=ArrayAgg("subscriber_id", distinct=True, default=[]),
             )
-            for option in options
-        ]
-        decided = (
-            suppress_breakdown(cells, k=k)
-            if suppress
-            else [Suppressed(c.key, False, "", dict(c.figures)) for c in cells]
+        ):
+            people = [0 if value is None else value for value in row["people"]]
+            tallies[row["option_number"]] = tally = Tally()
+            tally.add(row["n"], int(row["key"]), people)
+        options = sorted(poll.options.all(), key=lambda option: option.number)
+        line = [tallies.get(option.number, Tally()) for option in options]
+        reasons = (
+            withheld_in_line([tally.population("answers") for tally in line], k=publisher.k)
+            if publisher.suppress
+            else [""] * len(line)
         )
         result.append(
             {
@@ -249,28 +403,42 @@ def _polls(scope: ReportScope, *, k: int, suppress: bool) -> list[dict[str, Any]
                 "options": [
                     {
                         "number": option.number,
-                        "name": option.names.get(scope.campaign.default_language)
+                        "name": option.names.get(campaign.default_language)
                         or next(iter(option.names.values()), str(option.number)),
-                        "answers": outcome.figures["answers"],
-                        "suppressed": outcome.suppressed,
+                        "answers": publisher.count(tally, "answers", withheld=bool(reason)),
+                        "suppressed": bool(reason),
                     }
-                    for option, outcome in zip(options, decided, strict=True)
+                    for option, tally, reason in zip(options, line, reasons, strict=True)
                 ],
             }
         )
     return result
 
 
-def _currency(cells: QuerySet[WaveRollup]) -> str:
+def _fatigue_capped(waves: list[Wave], publisher: Publisher) -> int | None:
+    """People left out of the waves by the fatigue cap: a count of people like any other."""
+    tally = Tally()
+    for wave in waves:
+        capped = int((wave.audience or {}).get("fatigue_capped", 0))
+        if capped:
+            tally.add(capped, cell_key.derived_key("capped", wave.pk, capped), None)
+    return publisher.count(tally, "fatigue_capped") if tally.count else 0
+
+
+def _currency(cell: CellSum) -> str:
     """The currency of the reported costs; "mixed" when providers reported several."""
-    currencies = set(
-        cells.filter(cost__isnull=False).exclude(currency="").values_list("currency", flat=True)
-    )
+    currencies = set(cell.currencies)
     return currencies.pop() if len(currencies) == 1 else ("mixed" if currencies else "")
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+def _money(value: Decimal | None) -> str | None:
+    return str(Decimal(value).quantize(Decimal("0.0001"))) if value is not None else None
+
+
+def _rate(part: int | None, whole: int | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return min(1.0, round(part / whole, 4))  # perturbed figures never make a rate above 1
 
 
 def _iso(value: date | None) -> str | None:

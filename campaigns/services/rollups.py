@@ -8,19 +8,28 @@ waves whose rows changed since (marked in Redis as events arrive), so a report i
 more than a minute behind and a quiet wave costs nothing; every recent wave is also
 recomputed every `FULL_REFRESH_EVERY`, in case a mark was lost.
 
+Each cell also keeps, per figure, the distinct people it counts (their ids up to
+`cell_key.SMALL_SET`, so "fewer than k people" is decided exactly however cells are summed)
+and the sum of its records' keys (so its published figure is perturbed the same way
+whichever query sums it; see campaigns.cell_key).
+
 Days are the campaign's local days: a message counts on the day it left (or was made,
 if it never left), a reply or opt-out on the day it arrived, a click on the day it came.
 """
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Func, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from campaigns import cell_key
 from campaigns.models import LinkClickDay, PollAnswer, Wave, WaveErrorRollup, WaveRollup, WaveStatus
 from outreach.models import InboundIntent, InboundMessage, OutboundMessage, OutboundStatus
 from outreach.wave_activity import waves_changed, waves_changed_take
@@ -53,6 +62,12 @@ def waves_rollup_due(*, now: datetime | None = None) -> list[int]:
     wave_ids = set(recent.values_list("pk", flat=True))
     if changed:  # an old wave may still get a late click or reply
         wave_ids |= set(Wave.objects.filter(pk__in=changed).values_list("pk", flat=True))
+    # A wave of any age whose cells were never counted (or were dropped by a migration).
+    wave_ids |= set(
+        Wave.objects.filter(fanned_out_at__isnull=False, rolled_up_at__isnull=True)
+        .exclude(status=WaveStatus.DRAFT)
+        .values_list("pk", flat=True)
+    )
     done = []
     for wave_id in sorted(wave_ids):
         try:
@@ -74,23 +89,17 @@ def wave_rollup(*, wave_id: int) -> int:
         "campaign_id": wave.campaign_id,
         "wave_id": wave.pk,
     }
-    cells: list[WaveRollup] = []
-    for row in _message_cells(wave.pk, zone):
-        cells.append(WaveRollup(**base, **row))
-    for row in _inbound_cells(wave.pk, zone):
-        cells.append(WaveRollup(**base, **row))
-    for row in _click_cells(wave.pk):
-        cells.append(WaveRollup(**base, **row))
-    for row in _poll_cells(wave.pk, zone):
-        cells.append(WaveRollup(**base, **row))
+    seed = wave.campaign.report_key_seed
+    rows = [
+        *_message_cells(wave.pk, zone, seed),
+        *_inbound_cells(wave.pk, zone, seed),
+        *_click_cells(wave.pk),
+        *_poll_cells(wave.pk, zone, seed),
+    ]
+    cells = [WaveRollup(**base, **row) for row in rows]
     errors = [
         WaveErrorRollup(wave_id=wave.pk, campaign_id=wave.campaign_id, **row)
-        for row in OutboundMessage.objects.filter(
-            wave_id=wave.pk, status__in=[OutboundStatus.FAILED, OutboundStatus.UNDELIVERED]
-        )
-        .order_by()
-        .values("status", "error_code")
-        .annotate(messages=Count("id"))
+        for row in _error_cells(wave.pk, zone, seed)
     ]
     with transaction.atomic():
         WaveRollup.objects.filter(wave_id=wave.pk).delete()
@@ -108,6 +117,55 @@ _SUBSCRIBER_DIMENSIONS = {
     "gender": F("subscriber__gender"),
 }
 _TEXT_DIMENSIONS = ("language", "age_band", "gender")
+HANDED_OVER = ~Q(provider_message_id="")
+# The figures of a message cell and the messages each counts.
+MESSAGE_FIGURES = {
+    "targeted": Q(),
+    "sent": HANDED_OVER,
+    "delivered": Q(status__in=DELIVERED),
+    "failed": Q(status=OutboundStatus.FAILED),
+    "undelivered": Q(status=OutboundStatus.UNDELIVERED),
+    "canceled": Q(status=OutboundStatus.CANCELED),
+}
+INBOUND_FIGURES = {
+    "replies": Q(intent__in=REPLIES),
+    "opt_outs": Q(intent=InboundIntent.STOP),
+}
+
+
+class _FirstOfArray(Func):
+    """SQL: the first `cell_key.SMALL_SET + 1` elements of an array (enough to tell "more")."""
+
+    template = f"(%(expressions)s)[1:{cell_key.SMALL_SET + 1}]"
+    output_field = ArrayField(BigIntegerField(null=True))
+
+
+def _people_and_keys(figures: dict[str, Q], *, seed: int, salt: str) -> dict:
+    """Per figure: its distinct people (capped) and the sum of its records' keys."""
+    annotations: dict = {}
+    for name, only in figures.items():
+        annotations[f"{name}__people"] = _FirstOfArray(
+            ArrayAgg("subscriber_id", distinct=True, filter=only, default=[])
+        )
+        annotations[f"{name}__key"] = Coalesce(
+            Sum(cell_key.RecordKey("id", seed=seed, salt=salt), filter=only), 0
+        )
+    return annotations
+
+
+def _with_people(row: dict, figures: Iterable[str]) -> dict:
+    """Fold the `<figure>__people` / `__key` columns into the cell's `people` and `keys`."""
+    people: dict[str, list[int] | None] = {}
+    keys: dict[str, int] = {}
+    for name in figures:
+        ids = row.pop(f"{name}__people")
+        key = int(row.pop(f"{name}__key")) % cell_key.KEY_SPACE
+        if not ids:
+            continue
+        distinct = sorted({0 if value is None else value for value in ids})  # 0: the erased
+        people[name] = distinct if len(distinct) <= cell_key.SMALL_SET else None
+        keys[name] = key
+    return {**row, "people": people, "keys": keys}
 
 
 def _blanks_for_nulls(row: dict) -> dict:
@@ -115,8 +173,7 @@ def _blanks_for_nulls(row: dict) -> dict:
     return {**row, **{name: row[name] or "" for name in _TEXT_DIMENSIONS if name in row}}
 
 
-def _message_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
-    handed_over = ~Q(provider_message_id="")
+def _message_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
     rows = (
         OutboundMessage.objects.filter(wave_id=wave_id)
         .annotate(day=TruncDate(Coalesce("sent_at", "created_at"), tzinfo=zone))
@@ -129,20 +186,23 @@ def _message_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
             **_SUBSCRIBER_DIMENSIONS,
         )
         .annotate(
-            targeted=Count("id"),
-            sent=Count("id", filter=handed_over),
-            delivered=Count("id", filter=Q(status__in=DELIVERED)),
-            failed=Count("id", filter=Q(status=OutboundStatus.FAILED)),
-            undelivered=Count("id", filter=Q(status=OutboundStatus.UNDELIVERED)),
-            canceled=Count("id", filter=Q(status=OutboundStatus.CANCELED)),
-            segments=Coalesce(Sum("segments", filter=handed_over), 0),
+            **{name: Count("id", filter=only) for name, only in MESSAGE_FIGURES.items()},
+            segments=Coalesce(Sum("segments", filter=HANDED_OVER), 0),
             cost=Sum("price"),
+            **_people_and_keys(MESSAGE_FIGURES, seed=seed, salt="m"),
         )
     )
-    return [_blanks_for_nulls(row) for row in rows]
+    cells = []
+    for row in rows:
+        cell = _with_people(_blanks_for_nulls(row), MESSAGE_FIGURES)
+        if "sent" in cell["people"]:  # segments describe the people their messages went to
+            cell["people"]["segments"] = cell["people"]["sent"]
+            cell["keys"]["segments"] = cell_key.derived_key("segments", cell["keys"]["sent"])
+        cells.append(cell)
+    return cells
 
 
-def _inbound_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
+def _inbound_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
     rows = (
         InboundMessage.objects.filter(wave_id=wave_id)
         .annotate(day=TruncDate("received_at", tzinfo=zone))
@@ -154,17 +214,23 @@ def _inbound_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
             **_SUBSCRIBER_DIMENSIONS,
         )
         .annotate(
-            replies=Count("id", filter=Q(intent__in=REPLIES)),
-            opt_outs=Count("id", filter=Q(intent=InboundIntent.STOP)),
+            **{name: Count("id", filter=only) for name, only in INBOUND_FIGURES.items()},
+            **_people_and_keys(INBOUND_FIGURES, seed=seed, salt="i"),
         )
     )
-    return [_blanks_for_nulls(row) for row in rows]
+    return [_with_people(_blanks_for_nulls(row), INBOUND_FIGURES) for row in rows]
 
 
 def _click_cells(wave_id: int) -> list[dict]:
-    # Nobody is known behind a click: clicks have a language and a day, nothing else.
+    # Nobody is known behind a click: clicks have a language and a day, nothing else, and
+    # are their own population (cell_key.ANONYMOUS in the report).
     return [
-        {"day": row["day"], "language": row["link__language"], "clicks": row["n"]}
+        {
+            "day": row["day"],
+            "language": row["link__language"],
+            "clicks": row["n"],
+            "keys": {"clicks": cell_key.derived_key("clicks", wave_id, row["day"], row["n"])},
+        }
         for row in LinkClickDay.objects.filter(link__wave_id=wave_id)
         .order_by()
         .values("day", "link__language")
@@ -172,12 +238,32 @@ def _click_cells(wave_id: int) -> list[dict]:
     ]
 
 
-def _poll_cells(wave_id: int, zone: ZoneInfo) -> list[dict]:
-    return [
-        {"day": row["day"], "language": row["language"], "poll_answers": row["n"]}
-        for row in PollAnswer.objects.filter(poll__wave_id=wave_id, is_current=True)
+def _poll_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
+    figures = {"poll_answers": Q()}
+    rows = (
+        PollAnswer.objects.filter(poll__wave_id=wave_id, is_current=True)
         .annotate(day=TruncDate("answered_at", tzinfo=zone))
         .order_by()
         .values("day", "language")
-        .annotate(n=Count("id"))
-    ]
+        .annotate(poll_answers=Count("id"), **_people_and_keys(figures, seed=seed, salt="p"))
+    )
+    return [_with_people(row, figures) for row in rows]
+
+
+def _error_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
+    figures = {"messages": Q()}
+    rows = (
+        OutboundMessage.objects.filter(
+            wave_id=wave_id, status__in=[OutboundStatus.FAILED, OutboundStatus.UNDELIVERED]
+        )
+        .annotate(day=TruncDate(Coalesce("sent_at", "created_at"), tzinfo=zone))
+        .order_by()
+        .values("day", "status", "error_code")
+        .annotate(messages=Count("id"), **_people_and_keys(figures, seed=seed, salt="m"))
+    )
+    cells = []
+    for row in rows:
+        row = _with_people(row, figures)
+        people, keys = row.pop("people"), row.pop("keys")
+        cells.append({**row, "people": people.get("messages"), "key": keys.get("messages", 0)})
+    return cells

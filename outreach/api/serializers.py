@@ -72,7 +72,7 @@ class OrganizationUpdateSerializer(StrictInputSerializer):
         validators=[validate_language_codes],
     )
     report_min_cell_size = serializers.IntegerField(
-        min_value=5, max_value=1000, required=False, help_text="k of report suppression."
+        min_value=5, max_value=100, required=False, help_text="k of report suppression."
     )
     reply_attribution_hours = serializers.IntegerField(
         min_value=1,

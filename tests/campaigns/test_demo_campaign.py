@@ -17,7 +17,7 @@ def test_the_demo_campaign_is_seeded_once_with_a_report_to_show(capsys):
 
     campaign = Campaign.objects.get()
     report = campaign_report(ReportScope(campaign=campaign, dimension="region"))
-    assert report["totals"]["targeted"] == 120
+    assert abs(report["totals"]["targeted"] - 120) <= report["privacy"]["max_perturbation"]
     assert report["totals"]["delivered"] > 0
     assert report["totals"]["clicks"] > 0
     assert report["polls"][0]["options"][0]["answers"] > 0
