@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from outreach.api import channels, keywords, subscriber_import, subscribers, views
+from outreach.api import channels, keywords, safeguarding, subscriber_import, subscribers, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
@@ -18,5 +18,6 @@ urlpatterns = [
         subscriber_import.SubscriberImportView.as_view(),
         name="subscriber-import",
     ),
+    path("safeguarding/", safeguarding.SafeguardingView.as_view(), name="safeguarding"),
     *router.urls,
 ]
