@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from campaigns.api.report_schema import CampaignReportBodySerializer
 from campaigns.models import Campaign, Wave
 from campaigns.printable import report_html, report_pdf
 from campaigns.selectors.reports import (
@@ -89,7 +90,7 @@ class CampaignReportViewSet(
             "organization"
         )
 
-    @extend_schema(parameters=REPORT_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=CampaignReportBodySerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self._report())
 

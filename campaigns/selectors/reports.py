@@ -232,11 +232,13 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         "waves": [],
         "polls": _polls(scope, publisher),
     }
-    by_wave = {row["id"]: row for row in _rows(rows, "wave_id", publisher, totals=totals)}
+    by_wave = {row.pop("id"): row for row in _rows(rows, "wave_id", publisher, totals=totals)}
     for wave in waves:
         row = by_wave.get(wave.pk)
         if row is not None:
             report["waves"].append({**row, "id": wave.pk, "name": wave.name})
+    for row in report["series"]:
+        row.pop("id")
     if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
         # Clicks and poll answers have no region, age, gender or channel: not in these rows.
         messages = [row for row in rows if row["channel_id"] is not None]
@@ -249,6 +251,8 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
             "dimension": scope.dimension,
             "rows": _rows(rows, DIMENSIONS[scope.dimension], publisher, totals=totals),
         }
+    for row in report["breakdown"]["rows"] if report["breakdown"] else []:
+        row.pop("id")
     return report
 
 
