@@ -165,7 +165,13 @@ def report_csv(report: dict[str, Any]) -> str:
             )
     for error in report["errors"]:
         writer.writerow(
-            ["errors", error["status"], error["error_code"], "false", error["messages"]]
+            [
+                "errors",
+                error["status"],
+                error["error_code"],
+                str(error["suppressed"]).lower(),
+                _cell(error["messages"]),
+            ]
         )
     for poll in report["polls"]:
         for option in poll["options"]:

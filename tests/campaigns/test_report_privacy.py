@@ -1,6 +1,8 @@
 """What a funder sees describes at least k people, and asking differently reveals no more."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
@@ -218,3 +220,17 @@ def _nullable_refs(schema: object) -> object:
     if schema.get("nullable") and "allOf" in schema:
         return {"anyOf": [{"allOf": schema["allOf"]}, {"nullable": True, "enum": [None]}]}
     return schema
+
+
+def test_the_csv_shows_a_withheld_error_count_as_withheld(world, member_client):
+    from outreach.models import Role
+
+    funder = member_client(world.campaign.organization, Role.FUNDER)
+    world.campaign.funders.add(funder.membership.user)
+
+    response = funder.get(f"/api/v1/reports/campaigns/{world.campaign.pk}/csv/")
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    errors = [row for row in rows if row["section"] == "errors"]
+    assert errors
+    assert {(row["suppressed"], row["targeted"]) for row in errors} == {("true", "")}
