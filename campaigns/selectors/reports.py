@@ -59,6 +59,7 @@ MESSAGE_ONLY_DIMENSIONS = {"region", "age_band", "gender", "channel"}
 
 
 ANONYMOUS = {"clicks"}  # nobody is known behind a click: a count of clicks is its own population
+UNKNOWN = object()  # a rollup row that does not name a figure's people
 RATES = {
     "delivery_rate": ("delivered", "sent"),
     "reply_rate": ("replies", "delivered"),
@@ -84,11 +85,15 @@ class Tally:
     count: int = 0
     key: int = 0
     people: set[int] | None = field(default_factory=set)  # None: more than SMALL_SET
+    unsure: bool = False  # some of the count came without its people
 
-    def add(self, count: int, key: int, people: list[int] | None) -> None:
+    def add(self, count: int, key: int, people: Any) -> None:
+        """Add rollup counts; `people`: their ids, None for "many", or UNKNOWN."""
         self.count += count
         self.key = (self.key + key) % cell_key.KEY_SPACE
-        if self.people is not None:
+        if people is UNKNOWN:
+            self.unsure = True
+        elif self.people is not None:
             self.people = None if people is None else self.people | set(people)
             if self.people is not None and len(self.people) > cell_key.SMALL_SET:
                 self.people = None
@@ -97,6 +102,8 @@ class Tally:
         """The people this figure describes (clicks: the clicks themselves)."""
         if name in ANONYMOUS or not self.count:
             return self.count
+        if self.unsure:  # people not named (a cell never should): withheld, not guessed
+            return 1
         return cell_key.SMALL_SET + 1 if self.people is None else len(self.people)
 
 
@@ -112,7 +119,8 @@ class CellSum:
         people, keys = row["people"], row["keys"]
         for name in COUNTS:
             if row[name]:
-                self.tallies[name].add(row[name], keys.get(name, 0), people.get(name, []))
+                known = people.get(name, UNKNOWN) if name not in ANONYMOUS else []
+                self.tallies[name].add(row[name], keys.get(name, 0), known)
         if row["cost"] is not None:
             self.cost = (self.cost or Decimal(0)) + row["cost"]
             if row["currency"]:

@@ -234,3 +234,22 @@ def test_the_csv_shows_a_withheld_error_count_as_withheld(world, member_client):
     errors = [row for row in rows if row["section"] == "errors"]
     assert errors
     assert {(row["suppressed"], row["targeted"]) for row in errors} == {("true", "")}
+
+
+def test_a_cell_that_does_not_name_its_people_is_withheld_not_guessed(world):
+    from campaigns.models import WaveRollup
+
+    # A row as an older rollup would have left it: counts without their people.
+    WaveRollup.objects.filter(wave=world.waves[0], people__has_key="opt_outs").delete()
+    WaveRollup.objects.create(
+        organization_id=world.campaign.organization_id,
+        campaign=world.campaign,
+        wave=world.waves[0],
+        day=world.days[0],
+        opt_outs=40,
+    )
+
+    body = report(world, wave=world.waves[0])
+
+    assert body["totals"]["opt_outs"] is None
+    assert body["totals"]["targeted"] is not None
