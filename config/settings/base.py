@@ -75,12 +75,11 @@ TEMPLATES = [
     },
 ]
 
-# The demo runs on SQLite; production and the test suite use PostgreSQL.
+# PostgreSQL everywhere: in production, in the tests, and in the demo, whose private server
+# (config.demo, started by `make run`) listens on a socket under .demo/postgres/.
+DEMO_DATABASE_URL = f"postgres://postgres@/amani?host={BASE_DIR / '.demo' / 'postgres'}&port=5432"
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL",
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}" if DEBUG else environ.Env.NOTSET,
-    )
+    "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEBUG else environ.Env.NOTSET)
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -1,3 +1,4 @@
+import logging
 import time
 from typing import Any
 
@@ -5,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from campaigns.tasks import rollup, tick
 from outreach.tasks import dispatch_tick, sweep
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -18,11 +21,22 @@ class Command(BaseCommand):
         parser.add_argument("--every", type=float, default=5.0, help="Seconds between ticks.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        while True:
+        try:
+            while True:
+                self.tick_once()
+                time.sleep(options["every"])
+        except KeyboardInterrupt:  # Ctrl-C stops the demo: no traceback
+            return
+
+    def tick_once(self) -> None:
+        """One beat; a failure is logged and the next beat comes anyway."""
+        try:
             started = tick.apply().get()
             dispatched = dispatch_tick.apply().get()
             sweep.apply().get()
             rollup.apply().get()  # the demo's reports follow along
-            if started or dispatched:
-                self.stdout.write(f"demo ticker: started waves {started}, channels {dispatched}")
-            time.sleep(options["every"])
+        except Exception:
+            logger.exception("demo ticker: this beat failed; the next one comes in a moment")
+            return
+        if started or dispatched:
+            self.stdout.write(f"demo ticker: started waves {started}, channels {dispatched}")
