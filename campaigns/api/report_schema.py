@@ -90,6 +90,7 @@ class ReportCampaignSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     election_date = serializers.DateField(allow_null=True)
+    timezone = serializers.CharField(help_text="The campaign's days are local days here.")
     organization = serializers.CharField()
 
 

@@ -221,6 +221,7 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
             "id": campaign.pk,
             "name": campaign.name,
             "election_date": _iso(campaign.election_date),
+            "timezone": campaign.timezone,
             "organization": campaign.organization.name,
         },
         "wave": {"id": scope.wave.pk, "name": scope.wave.name} if scope.wave else None,
