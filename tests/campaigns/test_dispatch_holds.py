@@ -22,6 +22,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENING = dt.datetime(2027, 8, 3, 18, 5, tzinfo=EAT)
 NEXT_MORNING = dt.datetime(2027, 8, 4, 8, 0, tzinfo=EAT)
+BEFORE_OPENING = dt.datetime(2027, 8, 3, 7, 0, tzinfo=EAT)
+
+
+@pytest.fixture(autouse=True)
+def _fixtures_built_before_the_morning_opening():
+    """The wave's fixtures commit, so its fan-out and dispatch run at once, on the clock:
+    at 07:00 in Nairobi they hold every message, whatever hour the suite runs at."""
+    with time_machine.travel(BEFORE_OPENING, tick=False):
+        yield
 
 
 def console_lines(caplog) -> list[str]:
