@@ -3,6 +3,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -399,9 +400,9 @@ class WaveRollup(models.Model):
     opt_outs = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)
     poll_answers = models.PositiveIntegerField(default=0)
-    # Per figure: the distinct people it counts (subscriber ids, 0 for the erased), up to
-    # cell_key.SMALL_SET of them, or null when more; and the sum of its records' keys.
-    people = models.JSONField(default=dict)
+    # Per figure: how many distinct people it counts, up to cell_key.SMALL_SET (-1: more),
+    # and the sum of its records' keys. Their ids are in WaveRollupPeople.
+    named = models.JSONField(default=dict)
     keys = models.JSONField(default=dict)
 
     class Meta:
@@ -414,6 +415,24 @@ class WaveRollup(models.Model):
         return f"Wave {self.wave_id} on {self.day}: {self.targeted} targeted"
 
 
+class WaveRollupPeople(models.Model):
+    """Who one figure of a rollup cell counts, when they are few (cell_key.SMALL_SET or
+    fewer): subscriber ids, 0 for the erased. Read only where a report cell may describe
+    fewer than k people, so that k is applied to people exactly however cells are summed."""
+
+    rollup = models.ForeignKey(WaveRollup, on_delete=models.CASCADE, related_name="people")
+    figure = models.CharField(max_length=16)
+    ids = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rollup", "figure"], name="one_list_per_figure"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{len(self.ids)} people behind {self.figure} of cell {self.rollup_id}"
+
+
 class WaveErrorRollup(models.Model):
     """How many of a wave's messages failed or went undelivered, by provider error code."""
 
@@ -423,7 +442,10 @@ class WaveErrorRollup(models.Model):
     status = models.CharField(max_length=12)
     error_code = models.CharField(max_length=16, blank=True)
     messages = models.PositiveIntegerField(default=0)
-    people = models.JSONField(null=True, help_text="As WaveRollup.people, for these messages.")
+    people = models.JSONField(
+        null=True,
+        help_text="The few people behind these messages, as in WaveRollupPeople (null: more).",
+    )
     key = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:

@@ -23,12 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns import cell_key
-from campaigns.models import Campaign, Poll, PollAnswer, Wave, WaveErrorRollup, WaveRollup
+from campaigns.models import Campaign, Poll, PollAnswer, Wave, WaveErrorRollup
 from campaigns.suppression import effective_k, withheld_in_line
 from outreach.models import Channel, Region
 
@@ -58,8 +59,9 @@ COUNTS = (
 MESSAGE_ONLY_DIMENSIONS = {"region", "age_band", "gender", "channel"}
 
 
-ANONYMOUS = {"clicks"}  # nobody is known behind a click: a count of clicks is its own population
-UNKNOWN = object()  # a rollup row that does not name a figure's people
+# Counts that are their own population: nobody is known behind a click, and a count of
+# people left out by the fatigue cap counts people.
+ANONYMOUS = {"clicks", "fatigue_capped"}
 RATES = {
     "delivery_rate": ("delivered", "sent"),
     "reply_rate": ("replies", "delivered"),
@@ -67,6 +69,9 @@ RATES = {
     "click_rate": ("clicks", "delivered"),
 }
 _ROLLUP_FIELDS = ("wave_id", "day", "language", "region_id", "age_band", "gender", "channel_id")
+_MESSAGE_COLUMNS = {DIMENSIONS[name] for name in MESSAGE_ONLY_DIMENSIONS}
+_TEXT_COLUMNS = {"language", "age_band", "gender"}
+_LEFT_OUT = "\x01left out"  # a grouping value no column holds
 
 
 @dataclass(frozen=True)
@@ -80,23 +85,38 @@ class ReportScope:
 
 @dataclass
 class Tally:
-    """One figure of one cell, summed over rollup rows: its count, key and people."""
+    """One figure of one cell, summed over rollup rows: its count, key and people.
+
+    Rows name their people only when they have few (cell_key.SMALL_SET). A tally knows
+    from the sums alone whether some row had many, and a lower bound of its people (one
+    person is in one row of a wave's day: their one message of the wave, their replies of
+    the day); their ids are read only when that bound is below k (`_resolve_people`).
+    """
 
     count: int = 0
     key: int = 0
-    people: set[int] | None = field(default_factory=set)  # None: more than SMALL_SET
+    many: bool = False  # a row counted more than SMALL_SET people
     unsure: bool = False  # some of the count came without its people
+    at_least: int = 0  # people it surely describes, without reading their ids
+    people: set[int] | None = None  # their ids, once read
 
-    def add(self, count: int, key: int, people: Any) -> None:
-        """Add rollup counts; `people`: their ids, None for "many", or UNKNOWN."""
+    def add_named(self, count: int, key: int, people: list[int] | None) -> None:
+        """Add a figure whose people come with it (None: more than SMALL_SET)."""
         self.count += count
         self.key = (self.key + key) % cell_key.KEY_SPACE
-        if people is UNKNOWN:
-            self.unsure = True
-        elif self.people is not None:
-            self.people = None if people is None else self.people | set(people)
-            if self.people is not None and len(self.people) > cell_key.SMALL_SET:
-                self.people = None
+        if people is None:
+            self.many = True
+            return
+        self.people = (self.people or set()) | {
+            0 if person is None else person
+            for person in people  # 0: the erased
+        }
+        self.many = self.many or len(self.people) > cell_key.SMALL_SET
+
+    def needs_people(self, k: int) -> bool:
+        """Whether only the ids can tell if this figure describes fewer than k people."""
+        undecided = self.count and not (self.many or self.unsure) and self.people is None
+        return bool(undecided) and self.at_least < k
 
     def population(self, name: str) -> int:
         """The people this figure describes (clicks: the clicks themselves)."""
@@ -104,7 +124,11 @@ class Tally:
             return self.count
         if self.unsure:  # people not named (a cell never should): withheld, not guessed
             return 1
-        return cell_key.SMALL_SET + 1 if self.people is None else len(self.people)
+        if self.many:
+            return cell_key.SMALL_SET + 1
+        if self.people is None:  # not read: at least k of them (see needs_people)
+            return self.at_least
+        return len(self.people)
 
 
 @dataclass
@@ -113,18 +137,137 @@ class CellSum:
 
     tallies: dict[str, Tally] = field(default_factory=lambda: {name: Tally() for name in COUNTS})
     cost: Decimal | None = None
-    currencies: set[str] = field(default_factory=set)
 
-    def add(self, row: dict[str, Any]) -> None:
-        people, keys = row["people"], row["keys"]
-        for name in COUNTS:
-            if row[name]:
-                known = people.get(name, UNKNOWN) if name not in ANONYMOUS else []
-                self.tallies[name].add(row[name], keys.get(name, 0), known)
-        if row["cost"] is not None:
-            self.cost = (self.cost or Decimal(0)) + row["cost"]
-            if row["currency"]:
-                self.currencies.add(row["currency"])
+
+# Per figure, in SQL: one code for the people a rollup row names, so that the largest
+# of a cell's rows says it all: the number named (at most SMALL_SET), MANY_CODE when more,
+# UNNAMED_CODE when the row counts some but names none (it never should). Figure names
+# are ours (COUNTS), never user input.
+MANY_CODE, UNNAMED_CODE = 1_000_000, 1_000_000_000
+_NAMED = (
+    "CASE WHEN {f} = 0 THEN 0"
+    f" WHEN NOT jsonb_exists(named, '{{f}}') THEN {UNNAMED_CODE}"
+    f" WHEN (named ->> '{{f}}')::int < 0 THEN {MANY_CODE}"
+    " ELSE (named ->> '{f}')::int END"
+)
+
+
+def _grouped(scope: ReportScope, dimension: str | None) -> dict[str | None, dict[Any, CellSum]]:
+    """The report's cells, summed in SQL in one pass over the rollup rows.
+
+    Returns, for the whole scope (None), each day, each wave and the dimension's column (if
+    asked), one CellSum per value (grouping sets over one scan). The lower bound of a
+    figure's people is the most any one row names. A dimension only messages have (region,
+    age band, gender, channel) leaves out click and poll rows.
+    """
+    where, params = _scope_sql(scope)
+    column = DIMENSIONS[dimension] if dimension else None
+    groupings: list[str | None] = [None, "day", "wave_id"] + ([column] if column else [])
+    row_figures = ", ".join(
+        f"{f}, COALESCE((keys ->> '{f}')::int, 0) AS {f}_key, {_NAMED.format(f=f)} AS {f}_named"
+        for f in COUNTS
+    )
+    cell_figures = ", ".join(f"SUM({f}), SUM({f}_key) %% 256, MAX({f}_named)" for f in COUNTS)
+    # The dimension's value as text; rows a message-only dimension leaves out get none.
+    dim = f"{column}::text" if column else "NULL::text"
+    if dimension in MESSAGE_ONLY_DIMENSIONS:
+        dim = f"CASE WHEN channel_id IS NULL THEN '{_LEFT_OUT}' ELSE {dim} END"
+    sql = f"""
+        WITH rows AS MATERIALIZED (  -- each row's JSON read once, not once per grouping
+            SELECT wave_id, day, cost, {dim} AS dim, {row_figures}
+            FROM campaigns_waverollup WHERE {where}
+        )
+        SELECT GROUPING(day, wave_id, dim), day::text, wave_id::text, dim, SUM(cost),
+            {cell_figures}
+        FROM rows GROUP BY GROUPING SETS ((), (day), (wave_id), (dim))
+    """  # noqa: S608 — every name in it is ours; the scope comes as parameters
+    which = {0b111: 0, 0b011: 1, 0b101: 2, 0b110: 3}  # GROUPING(): the columns not grouped
+    result: dict[str | None, dict[Any, CellSum]] = {grouping: {} for grouping in groupings}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for grouped_by, day, wave_id, dim_value, cost, *figures in cursor.fetchall():
+            kind = which[grouped_by]
+            value = (None, day, wave_id, dim_value)[kind]
+            if kind == 3 and (column is None or value == _LEFT_OUT):
+                continue
+            cell = CellSum(cost=cost)
+            for index, name in enumerate(COUNTS):
+                count, key, code = figures[index * 3 : index * 3 + 3]
+                code = int(code or 0)
+                cell.tallies[name] = Tally(
+                    count=int(count or 0),
+                    key=int(key or 0),
+                    many=MANY_CODE <= code < UNNAMED_CODE,
+                    unsure=code >= UNNAMED_CODE,
+                    at_least=code if code < MANY_CODE else 0,
+                )
+            grouping = groupings[kind]
+            result[grouping][_typed(grouping, value)] = cell
+    return result
+
+
+def _typed(column: str | None, value: str | None) -> Any:
+    """A grouping value as the rollup column holds it (SQL gave it as text)."""
+    if value is None or column in _TEXT_COLUMNS:
+        return value
+    if column == "day":
+        return date.fromisoformat(value)
+    return int(value)
+
+
+def _scope_sql(scope: ReportScope) -> tuple[str, list[Any]]:
+    where, params = ["campaign_id = %s"], [scope.campaign.pk]
+    if scope.wave is not None:
+        where.append("wave_id = %s")
+        params.append(scope.wave.pk)
+    if scope.date_from:
+        where.append("day >= %s")
+        params.append(scope.date_from)
+    if scope.date_to:
+        where.append("day <= %s")
+        params.append(scope.date_to)
+    return " AND ".join(where), params
+
+
+def _resolve_people(
+    scope: ReportScope, groupings: dict[str | None, dict[Any, CellSum]], *, k: int
+) -> None:
+    """Read the ids behind the figures that may describe fewer than k people; count them.
+
+    `groupings` maps a rollup column (None: the whole scope) to its cells. One query per
+    figure that needs it, reading only the rows that name people for that figure.
+    """
+    for name in COUNTS:
+        pending = {
+            (column, value): cell.tallies[name]
+            for column, grouped in groupings.items()
+            for value, cell in grouped.items()
+            if cell.tallies[name].needs_people(k)
+        }
+        if not pending:
+            continue
+        where, params = _scope_sql(scope)
+        columns = list(_ROLLUP_FIELDS)
+        sql = (
+            f"SELECT {', '.join(f'r.{column}' for column in columns)}, p.ids"  # noqa: S608
+            " FROM campaigns_waverollup r JOIN campaigns_waverolluppeople p"
+            " ON p.rollup_id = r.id AND p.figure = %s"
+            f" WHERE {where}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [name, *params])
+            rows = cursor.fetchall()
+        for tally in pending.values():
+            tally.people = set()
+        for *values, ids in rows:
+            row = dict(zip(columns, values, strict=True))
+            for column in groupings:
+                tally = pending.get((column, row[column] if column else None))
+                if tally is None or (column in _MESSAGE_COLUMNS and row["channel_id"] is None):
+                    continue
+                tally.people.update(ids)  # type: ignore[union-attr]
+        for tally in pending.values():
+            tally.many = len(tally.people or ()) > cell_key.SMALL_SET
 
 
 class Publisher:
@@ -206,13 +349,14 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
     campaign = scope.campaign
     k = effective_k(campaign.organization.report_min_cell_size)
     publisher = Publisher(k=k, suppress=suppress)
-    rows = list(
-        _cells(scope).values(*_ROLLUP_FIELDS, *COUNTS, "cost", "currency", "people", "keys")
-    )
-    whole = CellSum()
-    for row in rows:
-        whole.add(row)
-    currency = _currency(whole)
+    groupings = _grouped(scope, scope.dimension)
+    whole = groupings[None].get(None, CellSum())
+    by_day, by_wave = groupings["day"], groupings["wave_id"]
+    dimension = DIMENSIONS.get(scope.dimension or "")
+    by_dimension = groupings.get(dimension, {}) if dimension else {}
+    groupings[None] = {None: whole}
+    _resolve_people(scope, groupings, k=k)
+    currency = _currency(scope)
     totals = publisher.totals(whole, currency=currency)
     waves = _waves(scope)
     totals["fatigue_capped"] = _fatigue_capped(waves, publisher)
@@ -237,29 +381,24 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         "totals": totals,
         "breakdown": None,
         "errors": _errors(scope, publisher, totals=totals),
-        "series": _rows(rows, "day", publisher, totals=totals),
+        "series": _rows(by_day, "day", publisher, totals=totals),
         "waves": [],
         "polls": _polls(scope, publisher),
     }
-    by_wave = {row.pop("id"): row for row in _rows(rows, "wave_id", publisher, totals=totals)}
+    by_wave_rows = _rows(by_wave, "wave_id", publisher, totals=totals)
+    by_wave = {row.pop("id"): row for row in by_wave_rows}
     for wave in waves:
         row = by_wave.get(wave.pk)
         if row is not None:
             report["waves"].append({**row, "id": wave.pk, "name": wave.name})
     for row in report["series"]:
         row.pop("id")
-    if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
-        # Clicks and poll answers have no region, age, gender or channel: not in these rows.
-        messages = [row for row in rows if row["channel_id"] is not None]
-        breakdown = _rows(messages, DIMENSIONS[scope.dimension], publisher, totals=totals)
-        for row in breakdown:
-            row["figures"].update(clicks=None, click_rate=None, poll_answers=None)
+    if dimension:
+        breakdown = _rows(by_dimension, dimension, publisher, totals=totals)
+        if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
+            for row in breakdown:
+                row["figures"].update(clicks=None, click_rate=None, poll_answers=None)
         report["breakdown"] = {"dimension": scope.dimension, "rows": breakdown}
-    elif scope.dimension:
-        report["breakdown"] = {
-            "dimension": scope.dimension,
-            "rows": _rows(rows, DIMENSIONS[scope.dimension], publisher, totals=totals),
-        }
     for row in report["breakdown"]["rows"] if report["breakdown"] else []:
         row.pop("id")
     return report
@@ -273,23 +412,9 @@ def reportable_campaigns(organization_id: int, *, funder_id: int | None) -> Quer
     return campaigns.order_by("name")
 
 
-def _cells(scope: ReportScope) -> QuerySet[WaveRollup]:
-    cells = WaveRollup.objects.filter(campaign=scope.campaign)
-    if scope.wave is not None:
-        cells = cells.filter(wave=scope.wave)
-    if scope.date_from:
-        cells = cells.filter(day__gte=scope.date_from)
-    if scope.date_to:
-        cells = cells.filter(day__lte=scope.date_to)
-    return cells.order_by()
-
-
 def _rows(
-    rows: list[dict[str, Any]], field_name: str, publisher: Publisher, *, totals: dict[str, Any]
+    grouped: dict[Any, CellSum], field_name: str, publisher: Publisher, *, totals: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    grouped: dict[Any, CellSum] = {}
-    for row in rows:
-        grouped.setdefault(row[field_name], CellSum()).add(row)
     labels = _labels(field_name, list(grouped))
     order = sorted(grouped, key=lambda value: (value in (None, ""), labels.get(value, "")))
     published = publisher.line([grouped[value] for value in order], totals=totals)
@@ -343,7 +468,9 @@ def _errors(
     grouped: dict[tuple[str, str], Tally] = {}
     for row in errors.order_by().values("status", "error_code", "messages", "key", "people"):
         key = (row["status"], row["error_code"] or "none")
-        grouped.setdefault(key, Tally()).add(row["messages"], row["key"], row["people"])
+        if key not in grouped:
+            grouped[key] = Tally()
+        grouped[key].add_named(row["messages"], row["key"], row["people"])
     order = sorted(grouped, key=lambda key: (-grouped[key].count, key))
     withheld: dict[tuple[str, str], bool] = {}
     for status in {status for status, _ in order}:
@@ -399,9 +526,8 @@ def _polls(scope: ReportScope, publisher: Publisher) -> list[dict[str, Any]]:
                 people=ArrayAgg("subscriber_id", distinct=True, default=[]),
             )
         ):
-            people = [0 if value is None else value for value in row["people"]]
             tallies[row["option_number"]] = tally = Tally()
-            tally.add(row["n"], int(row["key"]), people)
+            tally.add_named(row["n"], int(row["key"]), row["people"])
         options = sorted(poll.options.all(), key=lambda option: option.number)
         line = [tallies.get(option.number, Tally()) for option in options]
         reasons = (
@@ -434,13 +560,20 @@ def _fatigue_capped(waves: list[Wave], publisher: Publisher) -> int | None:
     for wave in waves:
         capped = int((wave.audience or {}).get("fatigue_capped", 0))
         if capped:
-            tally.add(capped, cell_key.derived_key("capped", wave.pk, capped), None)
+            tally.add_named(capped, cell_key.derived_key("capped", wave.pk, capped), [])
     return publisher.count(tally, "fatigue_capped") if tally.count else 0
 
 
-def _currency(cell: CellSum) -> str:
+def _currency(scope: ReportScope) -> str:
     """The currency of the reported costs; "mixed" when providers reported several."""
-    currencies = set(cell.currencies)
+    where, params = _scope_sql(scope)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT currency FROM campaigns_waverollup"  # noqa: S608
+            f" WHERE {where} AND cost IS NOT NULL AND currency <> ''",
+            params,
+        )
+        currencies = {currency for (currency,) in cursor.fetchall()}
     return currencies.pop() if len(currencies) == 1 else ("mixed" if currencies else "")
 
 

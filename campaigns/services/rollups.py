@@ -30,7 +30,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns import cell_key
-from campaigns.models import LinkClickDay, PollAnswer, Wave, WaveErrorRollup, WaveRollup, WaveStatus
+from campaigns.models import (
+    LinkClickDay,
+    PollAnswer,
+    Wave,
+    WaveErrorRollup,
+    WaveRollup,
+    WaveRollupPeople,
+    WaveStatus,
+)
 from outreach.models import InboundIntent, InboundMessage, OutboundMessage, OutboundStatus
 from outreach.wave_activity import waves_changed, waves_changed_take
 
@@ -96,15 +104,20 @@ def wave_rollup(*, wave_id: int) -> int:
         *_click_cells(wave.pk),
         *_poll_cells(wave.pk, zone, seed),
     ]
-    cells = [WaveRollup(**base, **row) for row in rows]
+    stored = [_stored({**base, **row}) for row in rows]
+    cells = [cell for cell, _ in stored]
     errors = [
         WaveErrorRollup(wave_id=wave.pk, campaign_id=wave.campaign_id, **row)
         for row in _error_cells(wave.pk, zone, seed)
     ]
     with transaction.atomic():
+        WaveRollupPeople.objects.filter(rollup__wave_id=wave.pk).delete()
         WaveRollup.objects.filter(wave_id=wave.pk).delete()
         WaveErrorRollup.objects.filter(wave_id=wave.pk).delete()
         WaveRollup.objects.bulk_create(cells, batch_size=2000)
+        WaveRollupPeople.objects.bulk_create(
+            [people for _, lists in stored for people in lists], batch_size=5000
+        )
         WaveErrorRollup.objects.bulk_create(errors)
         Wave.objects.filter(pk=wave.pk).update(rolled_up_at=timezone.now())
     return len(cells)
@@ -165,7 +178,20 @@ def _with_people(row: dict, figures: Iterable[str]) -> dict:
         distinct = sorted({0 if value is None else value for value in ids})  # 0: the erased
         people[name] = distinct if len(distinct) <= cell_key.SMALL_SET else None
         keys[name] = key
-    return {**row, "people": people, "keys": keys}
+    named = {name: -1 if ids is None else len(ids) for name, ids in people.items()}
+    return {**row, "people": people, "named": named, "keys": keys}
+
+
+def _stored(row: dict) -> tuple[WaveRollup, list[WaveRollupPeople]]:
+    """A rollup cell and the lists of the few people behind its figures."""
+    people = row.pop("people", {})
+    cell = WaveRollup(**row)
+    lists = [
+        WaveRollupPeople(rollup=cell, figure=name, ids=ids)
+        for name, ids in people.items()
+        if ids  # None: more than SMALL_SET, not listed
+    ]
+    return cell, lists
 
 
 def _blanks_for_nulls(row: dict) -> dict:
@@ -197,6 +223,7 @@ def _message_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
         cell = _with_people(_blanks_for_nulls(row), MESSAGE_FIGURES)
         if "sent" in cell["people"]:  # segments describe the people their messages went to
             cell["people"]["segments"] = cell["people"]["sent"]
+            cell["named"]["segments"] = cell["named"]["sent"]
             cell["keys"]["segments"] = cell_key.derived_key("segments", cell["keys"]["sent"])
         cells.append(cell)
     return cells
@@ -265,5 +292,6 @@ def _error_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
     for row in rows:
         row = _with_people(row, figures)
         people, keys = row.pop("people"), row.pop("keys")
+        row.pop("named")
         cells.append({**row, "people": people.get("messages"), "key": keys.get("messages", 0)})
     return cells

@@ -240,7 +240,7 @@ def test_a_cell_that_does_not_name_its_people_is_withheld_not_guessed(world):
     from campaigns.models import WaveRollup
 
     # A row as an older rollup would have left it: counts without their people.
-    WaveRollup.objects.filter(wave=world.waves[0], people__has_key="opt_outs").delete()
+    WaveRollup.objects.filter(wave=world.waves[0], named__has_key="opt_outs").delete()
     WaveRollup.objects.create(
         organization_id=world.campaign.organization_id,
         campaign=world.campaign,
