@@ -197,7 +197,12 @@ def _wait_until_it_answers(
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"The Celery worker exited early:\n{_tail(log)}")
-        replies = celery_app.control.ping(timeout=0.5) or []
+        try:  # a connection of its own: the broker may have restarted under the pool's
+            with celery_app.connection_for_write() as connection:
+                replies = celery_app.control.ping(timeout=0.5, connection=connection) or []
+        except (OSError, *celery_app.connection_for_write().connection_errors):
+            time.sleep(0.2)
+            continue
         if any(hostname.startswith(name + "@") for reply in replies for hostname in reply):
             return
     worker.kill()

@@ -109,34 +109,39 @@ def test_a_wave_survives_a_killed_worker_restarted_redis_and_postgres_and_a_429_
     channel = sms_channel(organization, messages_per_second=150)
     addresses = subscribers(organization, channel, SUBSCRIBERS)
     [wave] = due_waves(organization, channel, ["Wave 1: vote calmly."])
-    first = start_worker(pool="prefork", concurrency=2)
-    start_worker(pool="prefork", concurrency=2)
+    workers = Supervisor(start_worker)
+    first = workers.run()
+    workers.run()
     start_beat()
 
     start_sending([wave])
     assert fanned_out(channel, SUBSCRIBERS)
     faults = []
 
-    assert reached(api, 0.15)
+    assert reached(api, 0.15, workers)
     kill_worker(first)
-    start_worker(pool="prefork", concurrency=2)
+    workers.tend()  # its supervisor starts another
     faults.append(("worker SIGKILLed", len(api.sent)))
 
-    assert reached(api, 0.35)
+    assert reached(api, 0.35, workers)
     private_services.redis.restart(down_for=1)
     faults.append(("Redis restarted", len(api.sent)))
 
-    assert reached(api, 0.55)
+    assert reached(api, 0.55, workers)
     private_services.postgres.restart(down_for=2)
     faults.append(("PostgreSQL restarted", len(api.sent)))
 
-    assert reached(api, 0.7)
+    assert reached(api, 0.7, workers)
     api.fail_next(200)  # 429 Too Many Requests
     api.fail_next(100, code=INTERNAL_ERROR, status=500)
     faults.append(("429/500 storm", len(api.sent)))
     last_fault = time.monotonic()
 
-    ended = wait_until(database_says(lambda: unfinished(channel) == 0), timeout=RECOVERY_SECONDS)
+    def finished() -> bool:
+        workers.tend()
+        return database_says(lambda: unfinished(channel) == 0)()
+
+    ended = wait_until(finished, timeout=RECOVERY_SECONDS)
     took = time.monotonic() - last_fault
     time.sleep(2 * LEASE_SECONDS)  # a late second send would arrive by now
 
@@ -153,9 +158,35 @@ def test_a_wave_survives_a_killed_worker_restarted_redis_and_postgres_and_a_429_
     assert not OutboundMessage.objects.filter(wave_id=wave.pk, provider_message_id="").exists()
 
 
-def reached(api, fraction: float) -> bool:
-    """Wait until the provider has taken `fraction` of the wave."""
-    return wait_until(lambda: len(api.sent) >= fraction * SUBSCRIBERS, timeout=90)
+class Supervisor:
+    """Starts prefork workers and restarts one that exits, as their deployment does
+    (docker-compose's `restart: unless-stopped`): a worker may die of the broker going away
+    (kombu's Redis transport can raise "'NoneType' object has no attribute 'hostname'"
+    while it reconnects, an unrecoverable error for Celery)."""
+
+    def __init__(self, start_worker) -> None:
+        self.start_worker, self.workers, self.restarted = start_worker, [], 0
+
+    def run(self):
+        worker = self.start_worker(pool="prefork", concurrency=2)
+        self.workers.append(worker)
+        return worker
+
+    def tend(self) -> None:
+        for worker in [worker for worker in self.workers if worker.poll() is not None]:
+            self.workers.remove(worker)
+            self.restarted += 1
+            self.run()
+
+
+def reached(api, fraction: float, workers: Supervisor) -> bool:
+    """Wait until the provider has taken `fraction` of the wave, tending the workers."""
+
+    def far_enough() -> bool:
+        workers.tend()
+        return len(api.sent) >= fraction * SUBSCRIBERS
+
+    return wait_until(far_enough, timeout=90)
 
 
 def _use_broker(url: str) -> None:
