@@ -13,8 +13,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -120,10 +119,7 @@ def is_link_preview(request: HttpRequest) -> bool:
 def link_click_record(link: TrackedLink) -> None:
     """Count one click on `link` for today in the campaign's time zone, atomically."""
     day = timezone.localdate(timezone=ZoneInfo(link.wave.campaign.timezone))
-    if connection.vendor == "postgresql":
-        _count_upsert(link, day)
-    else:
-        _count_update_or_create(link, day)
+    _count_upsert(link, day)
     waves_changed([link.wave_id])
 
 
@@ -140,15 +136,3 @@ def _count_upsert(link: TrackedLink, day: dt.date) -> None:
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [link.pk, day])
-
-
-def _count_update_or_create(link: TrackedLink, day: dt.date) -> None:
-    """The SQLite demo's way: an F() increment, creating the day's row when there is none."""
-    days = LinkClickDay.objects.filter(link=link, day=day)
-    if days.update(clicks=F("clicks") + 1):
-        return
-    try:
-        with transaction.atomic():
-            LinkClickDay.objects.create(link=link, day=day, clicks=1)
-    except IntegrityError:  # another click created it first
-        days.update(clicks=F("clicks") + 1)

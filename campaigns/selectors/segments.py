@@ -7,7 +7,6 @@ from operator import or_
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from campaigns.models import Segment
@@ -116,13 +115,4 @@ def _with_sub_regions(regions: Iterable[Region]) -> set[int]:
 
 
 def _with_any_tag(members: QuerySet[Subscriber], tags: Collection[str]) -> QuerySet[Subscriber]:
-    if _has_json_containment():
-        return members.filter(reduce(or_, (Q(tags__contains=[tag]) for tag in tags)))
-    # SQLite (the demo) cannot look inside a JSON list in a query: match in Python.
-    wanted = set(tags)
-    ids = [pk for pk, own in members.values_list("pk", "tags") if wanted.intersection(own or [])]
-    return members.filter(pk__in=ids)
-
-
-def _has_json_containment() -> bool:
-    return connection.vendor == "postgresql"
+    return members.filter(reduce(or_, (Q(tags__contains=[tag]) for tag in tags)))

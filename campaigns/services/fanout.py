@@ -1,9 +1,8 @@
 """Fan-out: a sending wave and its segment → one queued outbound message per subscriber.
 
 Set-based and chunked by subscriber id, so memory stays flat at a million subscribers:
-on PostgreSQL each chunk is one INSERT … SELECT; elsewhere (the SQLite demo) rows are
-built in Python. The unique (wave, subscriber, channel) constraint makes a re-run a
-no-op. Each subscriber gets the variant in their language, or the campaign default;
+each chunk is one INSERT … SELECT. The unique (wave, subscriber, channel) constraint makes
+a re-run a no-op. Each subscriber gets the variant in their language, or the campaign default;
 `{region}` and `{campaign}` are filled in, each `{link:URL}` becomes a tracked short link
 (one per wave, language and URL; see campaigns.links), the opt-out footer is added on a
 subscriber's first message of the campaign and every Nth; the fatigue cap skips
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from campaigns.composition import variant_stats
@@ -74,7 +73,6 @@ def _fanout(wave_id: int) -> dict[str, int]:
     variants = _variants(wave)
     bounds = members.order_by().aggregate(low=Min("pk"), high=Max("pk"))
     low, high = bounds["low"] or 0, bounds["high"] or -1
-    write = _insert_select if connection.vendor == "postgresql" else _insert_python
     for start in range(low - 1, high, CHUNK):
         chunk = members.filter(pk__gt=start, pk__lte=start + CHUNK)
         if capped is not None:
@@ -91,7 +89,7 @@ def _fanout(wave_id: int) -> dict[str, int]:
         if inserted_as is None:
             break  # cancelled: nothing more of it is written
         with transaction.atomic():
-            write(wave, chunk, variants, inserted_as)
+            _insert_select(wave, chunk, variants, inserted_as)
             # Checked again, locked, as the chunk's last statement before its commit.
             now_as = _chunk_status(wave.pk, lock=True)
             if now_as is None:
@@ -102,7 +100,7 @@ def _fanout(wave_id: int) -> dict[str, int]:
                     status=now_as
                 )
     queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
-    if connection.vendor == "postgresql" and queued >= ANALYZE_AFTER:
+    if queued >= ANALYZE_AFTER:
         with connection.cursor() as cursor:
             # Planner statistics for the rows just added, before dispatch and the next
             # wave's fatigue cap query them (autovacuum would get there, but later).
@@ -118,9 +116,6 @@ def _fanout(wave_id: int) -> dict[str, int]:
 @contextmanager
 def _only_fanout_of(wave_id: int) -> Iterator[bool]:
     """Whether this is the only fan-out of the wave running (a session advisory lock)."""
-    if connection.vendor != "postgresql":
-        yield True  # the demo's in-process tasks never run two at once
-        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)", [FANOUT_LOCK, wave_id])
         alone = cursor.fetchone()[0]
@@ -138,11 +133,11 @@ def _chunk_status(wave_id: int, *, lock: bool = False) -> str | None:
     """The status a chunk's messages go in as (queued; held if paused); None: write no more.
 
     With `lock`, in the chunk's transaction after its insert, it takes a key-share lock on
-    the wave (PostgreSQL): a cancel or a pause, which lock the wave for update, either
+    the wave: a cancel or a pause, which lock the wave for update, either
     committed first and is seen here, or waits for the chunk to commit and then takes its
     messages too. Taken last, the lock is held for an instant: a cancel hardly waits.
     """
-    if lock and connection.vendor == "postgresql":
+    if lock:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT status FROM campaigns_wave WHERE id = %s FOR KEY SHARE", [wave_id]
@@ -238,44 +233,3 @@ def _insert_select(
         # nothing: do not wait for each chunk's flush to disk.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, params)
-
-
-def _insert_python(
-    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant], status: str
-) -> None:
-    campaign = wave.campaign
-    every = campaign.opt_out_footer_every
-    earlier = _campaign_wave_ids(wave)
-    rows = list(
-        members.values_list(
-            "pk", "organization_id", "channel_id", "address", "language", "region__name"
-        )
-    )
-    counts = dict(
-        OutboundMessage.objects.filter(wave_id__in=earlier, subscriber_id__in=[r[0] for r in rows])
-        .values_list("subscriber_id")
-        .annotate(n=Count("id"))
-        .values_list("subscriber_id", "n")
-    )
-    messages = []
-    for pk, organization_id, channel_id, address, language, region in rows:
-        variant = variants.get(language) or variants[campaign.default_language]
-        n = counts.get(pk, 0)
-        footer_due = n == 0 if every == 0 else n % every == 0
-        body = variant.body.replace("{region}", region or "")
-        messages.append(
-            OutboundMessage(
-                organization_id=organization_id,
-                channel_id=channel_id,
-                subscriber_id=pk,
-                to_address=address,
-                kind=OutboundKind.WAVE,
-                body=f"{body} {variant.footer}" if footer_due else body,
-                language=variant.language,
-                segments=variant.segments,
-                wave_id=wave.pk,
-                priority=PRIORITY_OF[wave.priority],
-                status=status,
-            )
-        )
-    OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)

@@ -82,9 +82,6 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEBUG else environ.Env.NOTSET)
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The demo's ticker and server share one SQLite file: wait for the lock, do not fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -134,7 +131,7 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 DISPATCH_CONCURRENCY = env.int(
     "DISPATCH_CONCURRENCY",
     default=16 if env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="")) else 1,
-)  # one at a time in the demo: SQLite takes one writer
+)  # one at a time in the demo, whose tasks run in-process
 # A claimed message not recorded within this long goes back to the queue (its worker died).
 DISPATCH_LEASE_SECONDS = env.int("DISPATCH_LEASE_SECONDS", default=120)
 # Dispatchers working one channel at once, across all workers (slots in Redis).

@@ -11,7 +11,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import django_filters
-from django.db import connection
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -157,12 +156,7 @@ class SubscriberFilter(django_filters.FilterSet):
         fields = ["consent_status", "language", "region", "age_band", "gender", "channel"]
 
     def filter_tag(self, queryset: QuerySet[Subscriber], name: str, value: str) -> QuerySet:
-        tag = value.strip().lower()
-        if connection.vendor == "postgresql":
-            return queryset.filter(tags__contains=[tag])
-        # SQLite (the demo) has no JSON containment: filter in Python.
-        matching = [pk for pk, tags in queryset.values_list("pk", "tags") if tag in (tags or [])]
-        return queryset.filter(pk__in=matching)
+        return queryset.filter(tags__contains=[value.strip().lower()])
 
     def filter_joined_since(
         self, queryset: QuerySet[Subscriber], name: str, value: date

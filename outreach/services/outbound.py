@@ -384,56 +384,42 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
     """Record many messages the provider took, in one statement fenced on their claims.
 
     A status report that arrived first waits in the status inbox and is applied by its next
-    batch (the demo, which applies reports at once, attaches them here instead).
+    batch.
     """
     if not sent:
         return
-    if connection.vendor != "postgresql":
-        for message, result in sent:
-            message.provider_message_id = result.provider_message_id
-            message.price, message.price_unit = result.price, result.price_unit
-            message.sent_at = timezone.now()
-            _finish(message, result.status)
-    else:
-        rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s::numeric, %s)"] * len(sent))
-        params: list[object] = []
-        for message, result in sent:
-            params += [
-                message.pk,
-                message.claim_token,
-                result.status,
-                result.provider_message_id[:64],
-                result.price,
-                result.price_unit[:3],
-            ]
-        # Fenced on the claim: a worker whose lease was taken back records nothing; the
-        # message's new holder finds the provider's record when it reconciles.
-        sql = f"""
-            UPDATE outreach_outboundmessage m
-            SET status = v.status, status_changed_at = now(), provider_message_id = v.sid,
-                price = v.price, price_unit = v.unit, sent_at = now(), error_code = '',
-                error_message = '', lease_expires_at = NULL, claim_token = NULL,
-                outcome_unknown_since = NULL,
-                to_address = CASE WHEN m.subscriber_id IS NULL THEN '' ELSE m.to_address END
-            FROM (VALUES {rows}) AS v(id, token, status, sid, price, unit)
-            WHERE m.id = v.id AND m.claim_token = v.token AND m.status = %s
-            RETURNING m.id
-        """  # noqa: S608 - only placeholders are interpolated
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, OutboundStatus.SENDING])
-            recorded = cursor.rowcount
-        if recorded < len(sent):
-            logger.warning(
-                "%s sends were not recorded: their claim was taken back", len(sent) - recorded
-            )
-        waves_changed(message.wave_id for message, _ in sent)
-        return  # a status report that came first waits in the inbox for this record
-    from outreach.services.status import status_apply_early_reports
-
-    status_apply_early_reports(  # the demo applies reports at once: some came first
-        channel_id=sent[0][0].channel_id,
-        provider_message_ids=[result.provider_message_id for _, result in sent],
-    )
+    rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s::numeric, %s)"] * len(sent))
+    params: list[object] = []
+    for message, result in sent:
+        params += [
+            message.pk,
+            message.claim_token,
+            result.status,
+            result.provider_message_id[:64],
+            result.price,
+            result.price_unit[:3],
+        ]
+    # Fenced on the claim: a worker whose lease was taken back records nothing; the
+    # message's new holder finds the provider's record when it reconciles.
+    sql = f"""
+        UPDATE outreach_outboundmessage m
+        SET status = v.status, status_changed_at = now(), provider_message_id = v.sid,
+            price = v.price, price_unit = v.unit, sent_at = now(), error_code = '',
+            error_message = '', lease_expires_at = NULL, claim_token = NULL,
+            outcome_unknown_since = NULL,
+            to_address = CASE WHEN m.subscriber_id IS NULL THEN '' ELSE m.to_address END
+        FROM (VALUES {rows}) AS v(id, token, status, sid, price, unit)
+        WHERE m.id = v.id AND m.claim_token = v.token AND m.status = %s
+        RETURNING m.id
+    """  # noqa: S608 - only placeholders are interpolated
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, OutboundStatus.SENDING])
+        recorded = cursor.rowcount
+    if recorded < len(sent):
+        logger.warning(
+            "%s sends were not recorded: their claim was taken back", len(sent) - recorded
+        )
+    waves_changed(message.wave_id for message, _ in sent)
 
 
 def _finish(

@@ -1,13 +1,12 @@
 """Provider status reports: each stored once, and a message's status only moves forward.
 
-On PostgreSQL a status callback only appends the verified report to a narrow inbox
+A status callback only appends the verified report to a narrow inbox
 (`status_receive`: one small insert, committed before Twilio gets its 200), and
 `status_reports_apply` applies the inbox in batches — one statement stores each report
 once per (channel, provider id, status) and moves each message to the furthest status
 the batch allows; the "only forward" condition is re-checked on a row's latest version
 when batches race. The inbox row is deleted in the same transaction, so a report is
-applied exactly once, within seconds. `status_record` applies one report at once, in
-the ORM, by the same rules: the SQLite demo's path.
+applied exactly once, within seconds.
 """
 
 import logging
@@ -16,14 +15,12 @@ from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from outreach.channels.twilio_sms import STATUS_OF_TWILIO
 from outreach.models import (
     Channel,
-    MessageStatusEvent,
-    OutboundMessage,
     OutboundStatus,
     StatusReportInbox,
 )
@@ -50,15 +47,7 @@ ORPHAN_AFTER = timedelta(minutes=10)
 def status_receive(
     *, channel: Channel, provider_message_id: str, provider_status: str, error_code: str = ""
 ) -> None:
-    """Take a verified report: into the inbox (PostgreSQL), or applied at once (demo)."""
-    if connection.vendor != "postgresql":
-        status_record(
-            channel=channel,
-            provider_message_id=provider_message_id,
-            provider_status=provider_status,
-            error_code=error_code,
-        )
-        return
+    """Take a verified report into the inbox; the next batch applies it."""
     with transaction.atomic():
         if not connection.savepoint_ids:  # our own transaction, not a caller's
             with connection.cursor() as cursor:
@@ -96,40 +85,6 @@ def status_reports_apply_all(*, limit: int = 2000, seconds: float = 20.0) -> int
     while time.monotonic() < deadline and (taken := status_reports_apply(limit=limit)):
         total += taken
     return total
-
-
-def status_record(
-    *, channel: Channel, provider_message_id: str, provider_status: str, error_code: str = ""
-) -> bool:
-    """Store (message id, status) once and move the message forward if the status is ahead.
-
-    Returns False when the report was already stored (the provider retried it).
-    """
-    status = STATUS_OF_TWILIO.get(provider_status.lower(), UNKNOWN)
-    return _record_in_orm(channel, provider_message_id, provider_status, status, error_code)
-
-
-def status_apply_early_reports(*, channel_id: int, provider_message_ids: list[str]) -> int:
-    """Attach reports that arrived before their message was recorded, and apply them."""
-    early = list(
-        MessageStatusEvent.objects.filter(
-            channel_id=channel_id,
-            provider_message_id__in=provider_message_ids,
-            message__isnull=True,
-        ).order_by("pk")
-    )
-    for event in early:
-        with transaction.atomic():
-            message = (
-                OutboundMessage.objects.select_for_update()
-                .filter(channel_id=channel_id, provider_message_id=event.provider_message_id)
-                .first()
-            )
-            if message is None:
-                continue
-            MessageStatusEvent.objects.filter(pk=event.pk).update(message=message)
-            _move(message, event.status, event.error_code)
-    return len(early)
 
 
 @cache
@@ -222,46 +177,6 @@ def _schedule_apply() -> None:
         apply_status_reports.apply_async(queue="priority")
     except Exception:
         logger.warning("could not ask for the status inbox to be applied; the beat will")
-
-
-def _record_in_orm(
-    channel: Channel, provider_message_id: str, provider_status: str, status: str, error_code: str
-) -> bool:
-    with transaction.atomic():
-        message = (
-            OutboundMessage.objects.select_for_update()
-            .filter(channel=channel, provider_message_id=provider_message_id)
-            .first()
-            if provider_message_id
-            else None
-        )
-        if message is None:
-            logger.info("status %r for unknown message on channel %s", provider_status, channel.pk)
-        try:
-            with transaction.atomic():
-                MessageStatusEvent.objects.create(
-                    message=message,
-                    channel=channel,
-                    provider_message_id=provider_message_id,
-                    provider_status=provider_status,
-                    status=status,
-                    error_code=error_code,
-                )
-        except IntegrityError:
-            return False  # the provider retried a report we already have
-        if message is not None:
-            _move(message, status, error_code)
-    return True
-
-
-def _move(message: OutboundMessage, status: str, error_code: str) -> None:
-    if not _moves_forward(message.status, status):
-        return
-    changes: dict[str, object] = {"status": status, "status_changed_at": timezone.now()}
-    if error_code:
-        changes["error_code"] = error_code
-    OutboundMessage.objects.filter(pk=message.pk).update(**changes)
-    waves_changed([message.wave_id])
 
 
 def _moves_forward(current: str, new: str) -> bool:

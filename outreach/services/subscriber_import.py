@@ -164,8 +164,7 @@ def subscribers_import(
 
 
 def _is_taken_address(error: IntegrityError) -> bool:
-    text = str(error)  # PostgreSQL names the constraint; SQLite names the columns
-    return "one_subscriber_per_address" in text or f"{Subscriber._meta.db_table}.address" in text
+    return "one_subscriber_per_address" in str(error)  # PostgreSQL names the constraint
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -522,7 +521,7 @@ def _write(
     organization: Organization, channel: Channel, plan: _Plan, recorded_by: User | None
 ) -> None:
     """Write the plan in chunks: no query per row, whatever the file's size."""
-    insert, update = (_insert_by_copy, _update_by_copy) if _can_copy() else (_insert, _update)
+    insert, update = _insert_by_copy, _update_by_copy
     now = timezone.now()
     for rows in _chunks(plan.new):
         insert(Subscriber, [_new_subscriber(organization, channel, row, now) for row in rows])
@@ -602,27 +601,6 @@ def _ids_by_address(organization: Organization, addresses: list[str]) -> dict[st
         Subscriber.objects.filter(organization=organization, address__in=addresses).values_list(
             "address", "id"
         )
-    )
-
-
-def _can_copy() -> bool:
-    return connection.vendor == "postgresql"
-
-
-# The portable way, for SQLite (the demo).
-
-
-def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    model.objects.bulk_create([model(**values) for values in rows])
-
-
-def _update(subscribers: list[Subscriber]) -> None:
-    # An upsert is one statement per chunk (bulk_update's CASE per row grows quadratically).
-    Subscriber.objects.bulk_create(
-        subscribers,
-        update_conflicts=True,
-        unique_fields=["organization", "address"],
-        update_fields=list(MERGED_FIELDS),
     )
 
 

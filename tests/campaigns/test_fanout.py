@@ -151,20 +151,6 @@ def test_a_wave_is_sent_once_every_message_has_left(sending_wave):
     assert sending_wave.status == WaveStatus.SENT
 
 
-def test_the_demos_python_writer_makes_the_same_messages_as_the_sql_one(sending_wave, monkeypatch):
-    from campaigns.services import fanout
-
-    fanout_wave(wave_id=sending_wave.pk)
-    by_sql = sorted(OutboundMessage.objects.values_list("subscriber_id", "body", "segments"))
-    OutboundMessage.objects.all().delete()
-    monkeypatch.setattr(fanout.connection, "vendor", "sqlite")
-
-    fanout_wave(wave_id=sending_wave.pk)
-
-    by_python = sorted(OutboundMessage.objects.values_list("subscriber_id", "body", "segments"))
-    assert by_python == by_sql
-
-
 def test_a_link_goes_out_as_one_tracked_short_link_per_language(sending_wave):
     from django.conf import settings
 

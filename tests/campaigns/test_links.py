@@ -187,18 +187,6 @@ def test_the_day_is_the_campaigns_local_day(phone, link):
     assert clicks(link) == {dt.date(2027, 7, 2): 1}
 
 
-def test_the_demos_update_or_create_counts_like_the_upsert(phone, link, monkeypatch):
-    from campaigns import links
-
-    phone.get(f"/l/{link.code}")
-    monkeypatch.setattr(links.connection, "vendor", "sqlite")
-    phone.get(f"/l/{link.code}")
-    LinkClickDay.objects.all().delete()
-    phone.get(f"/l/{link.code}")
-
-    assert clicks(link) == {NOW.date(): 1}
-
-
 def test_a_short_link_needs_no_login_session_or_csrf(link):
     response = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER).get(f"/l/{link.code}")
 

@@ -169,14 +169,14 @@ def test_every_recent_wave_is_recomputed_now_and_then_even_unmarked(reached, cam
 def test_a_status_report_marks_its_wave(
     reached, console_channel, django_capture_on_commit_callbacks
 ):
-    from outreach.services.status import status_record
+    from outreach.services.status import status_receive
 
     waves_changed_take()
     message = OutboundMessage.objects.filter(wave_id=reached.pk).first()
     OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundStatus.SENT)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        status_record(
+    with django_capture_on_commit_callbacks(execute=True):  # the inbox is applied after commit
+        status_receive(
             channel=console_channel,
             provider_message_id=message.provider_message_id,
             provider_status="delivered",

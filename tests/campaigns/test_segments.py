@@ -8,7 +8,6 @@ import time_machine
 from django.utils import timezone
 
 from campaigns.models import Segment
-from campaigns.selectors import segments as selectors
 from campaigns.selectors.segments import (
     segment_breakdown,
     segment_count,
@@ -172,17 +171,6 @@ def test_tags_match_whole_tags_only(organization, subscribe):
     subscribe(tags=["youth-camp"])
 
     assert members(organization, tags=["youth"]) == set()
-
-
-def test_tags_match_the_same_where_the_database_cannot_look_inside_json(
-    organization, subscribe, monkeypatch
-):
-    camper, singer = subscribe(tags=["youth-camp"]), subscribe(tags=["choir"])
-    subscribe(tags=["football"])
-    subscribe(tags=[])
-    monkeypatch.setattr(selectors, "_has_json_containment", lambda: False)
-
-    assert members(organization, tags=["youth-camp", "choir"]) == {camper.pk, singer.pk}
 
 
 def test_joined_since_starts_at_midnight_in_the_organizations_time_zone(organization, subscribe):

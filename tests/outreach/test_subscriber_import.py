@@ -36,13 +36,6 @@ def kisumu(organization):
     return Region.objects.create(organization=organization, name="Kisumu", aliases=["Kisumo"])
 
 
-@pytest.fixture(params=["copy", "orm"])
-def write_path(request, monkeypatch):
-    """Both ways of writing: PostgreSQL's COPY, and the portable ORM one the demo's SQLite uses."""
-    monkeypatch.setattr(subscriber_import, "_can_copy", lambda: request.param == "copy")
-    return request.param
-
-
 @pytest.fixture
 def staff(organization):
     return User.objects.get(username="pyk-admin")
@@ -78,7 +71,7 @@ def subscribed_by_sms(channel, address="+254712345678", **when):
 
 
 def test_a_valid_file_creates_subscribers_each_with_one_opt_in_and_its_evidence(
-    organization, console_channel, staff, write_path
+    organization, console_channel, staff
 ):
     report = run(organization, console_channel, HEADER + GOOD, user=staff)
 
@@ -258,7 +251,7 @@ def test_a_region_is_found_by_alias_or_with_a_typo(organization, console_channel
     assert list(Subscriber.objects.values_list("region", flat=True)) == [kisumu.pk, kisumu.pk]
 
 
-def test_one_bad_row_means_nothing_is_imported(organization, console_channel, write_path):
+def test_one_bad_row_means_nothing_is_imported(organization, console_channel):
     report = run(organization, console_channel, HEADER + GOOD + "nope,,,,,,2026-11-20,paper,v1,\n")
 
     assert not report.imported
@@ -267,7 +260,7 @@ def test_one_bad_row_means_nothing_is_imported(organization, console_channel, wr
 
 
 def test_duplicates_in_the_file_merge_into_one_subscriber_with_one_opt_in(
-    organization, console_channel, write_path
+    organization, console_channel
 ):
     again = "+254 712 345 678,en,,,,peace-club,2026-11-10,verbal,2026-10-v1,F-000\n"
 
@@ -286,7 +279,7 @@ def test_duplicates_in_the_file_merge_into_one_subscriber_with_one_opt_in(
 
 
 def test_an_existing_opted_in_subscriber_is_merged_without_a_second_event(
-    organization, console_channel, write_path
+    organization, console_channel
 ):
     person = subscribed_by_sms(console_channel)
     Subscriber.objects.filter(pk=person.pk).update(tags=["sms"], gender="male")
@@ -303,7 +296,7 @@ def test_an_existing_opted_in_subscriber_is_merged_without_a_second_event(
 
 
 def test_someone_who_opted_out_after_the_paper_consent_is_skipped_and_stays_out(
-    organization, console_channel, write_path
+    organization, console_channel
 ):
     person = subscribed_by_sms(
         console_channel,
@@ -323,7 +316,7 @@ def test_someone_who_opted_out_after_the_paper_consent_is_skipped_and_stays_out(
 
 
 def test_someone_who_opted_out_before_the_paper_consent_is_subscribed_again(
-    organization, console_channel, staff, write_path
+    organization, console_channel, staff
 ):
     joined = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     left = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -344,7 +337,7 @@ def test_someone_who_opted_out_before_the_paper_consent_is_subscribed_again(
 
 
 def test_someone_who_texted_but_never_joined_is_subscribed_by_the_import(
-    organization, console_channel, write_path
+    organization, console_channel
 ):
     person = subscriber_for_address(channel=console_channel, address="+254712345678")
 
@@ -356,7 +349,7 @@ def test_someone_who_texted_but_never_joined_is_subscribed_by_the_import(
 
 
 def test_the_stored_status_matches_the_ledger_for_every_imported_subscriber(
-    organization, console_channel, write_path, monkeypatch
+    organization, console_channel, monkeypatch
 ):
     monkeypatch.setattr(subscriber_import, "CHUNK", 7)  # several chunks of each kind
     for index in range(0, 30, 3):
@@ -383,7 +376,7 @@ def test_the_stored_status_matches_the_ledger_for_every_imported_subscriber(
 
 
 def test_a_number_that_joins_by_sms_during_the_import_stops_it_as_a_whole(
-    organization, console_channel, write_path, monkeypatch
+    organization, console_channel, monkeypatch
 ):
     write = subscriber_import._write
 
