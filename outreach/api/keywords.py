@@ -6,6 +6,7 @@ from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.keywords import Intent, Keyword, KeywordSet
 from outreach.models import Keyword as KeywordRow
 from outreach.selectors.conversation import keyword_set_for
+from outreach.services.keywords import keyword_create, keyword_update
 from outreach.validators import validate_language_code
 
 
@@ -60,4 +61,11 @@ class KeywordViewSet(
         return {**super().get_serializer_context(), "organization": self.organization}
 
     def perform_create(self, serializer: KeywordSerializer) -> None:
-        serializer.save(organization=self.organization)
+        serializer.instance = keyword_create(
+            organization=self.organization, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: KeywordSerializer) -> None:
+        serializer.instance = keyword_update(
+            keyword=serializer.instance, **serializer.validated_data
+        )

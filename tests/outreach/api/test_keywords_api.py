@@ -3,6 +3,7 @@
 import pytest
 
 from outreach.keywords import Intent, match_keyword
+from outreach.models import Keyword as KeywordRow
 from outreach.models import Role
 from outreach.selectors.conversation import keyword_set_for
 
@@ -40,3 +41,38 @@ def test_a_keyword_language_must_be_the_organizations(organization, member_clien
 
 def test_a_funder_cannot_see_keywords(organization, member_client):
     assert member_client(organization, Role.FUNDER).get("/api/v1/keywords/").status_code == 403
+
+
+def test_a_keyword_the_organization_has_already_is_refused_naming_word(organization, member_client):
+    manager = member_client(organization, Role.MANAGER)
+    assert manager.post("/api/v1/keywords/", {"word": "UMOJA", "intent": "join"}).status_code == 201
+
+    response = manager.post("/api/v1/keywords/", {"word": "UMOJA", "intent": "join"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["word"]
+    assert KeywordRow.objects.filter(organization=organization).count() == 1
+
+
+def test_renaming_a_keyword_onto_another_is_refused_naming_word(organization, member_client):
+    manager = member_client(organization, Role.MANAGER)
+    manager.post("/api/v1/keywords/", {"word": "UMOJA", "intent": "join"})
+    other = manager.post("/api/v1/keywords/", {"word": "AMANIYA", "intent": "join"}).json()
+
+    response = manager.patch(f"/api/v1/keywords/{other['id']}/", {"word": "UMOJA"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["word"]
+    assert KeywordRow.objects.get(pk=other["id"]).word == "AMANIYA"
+
+
+def test_a_keyword_differing_only_in_case_and_accents_is_refused_naming_word(
+    organization, member_client
+):
+    manager = member_client(organization, Role.MANAGER)
+    manager.post("/api/v1/keywords/", {"word": "UMOJA", "intent": "join"})
+
+    response = manager.post("/api/v1/keywords/", {"word": "Umojá", "intent": "join"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["word"]
