@@ -17,6 +17,7 @@ SEGMENT_FIELDS = ("name", "description", *FILTER_FIELDS)
 NAME_MAX_LENGTH = Segment._meta.get_field("name").max_length
 TAG_MAX_LENGTH = 40
 EARLIEST_DAY = date(2000, 1, 1)  # before anyone joined; keeps the day's UTC start in range
+SHOWN_WAVES = 5  # a refusal names this many of the waves that use the segment
 _NAME_TAKEN = "A segment of that name exists already."
 
 
@@ -37,8 +38,20 @@ def segment_update(*, segment: Segment, **changes: Any) -> Segment:
 
 @transaction.atomic
 def segment_delete(*, segment: Segment) -> None:
-    """Delete a segment; the subscribers it described are untouched."""
-    segment.delete()
+    """Delete a segment; the subscribers it described are untouched.
+
+    A segment a wave uses (even a sent or cancelled one, whose report names it) is refused.
+    """
+    try:
+        segment.delete()
+    except models.ProtectedError as error:
+        names = sorted(f"'{wave.name}'" for wave in error.protected_objects)
+        shown = ", ".join(names[:SHOWN_WAVES]) + (", …" if len(names) > SHOWN_WAVES else "")
+        raise InvalidInput(
+            f"{len(names)} wave(s) send to this segment ({shown}): it stays while a wave "
+            "uses it (a draft wave can be given another segment).",
+            field="segment",
+        ) from error
 
 
 def segment_filters_clean(*, organization: Organization, **filters: Any) -> dict[str, Any]:

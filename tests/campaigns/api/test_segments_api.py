@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from campaigns.models import Segment
 from campaigns.services.segments import segment_create
+from campaigns.services.waves import wave_create
 from outreach.models import (
     Channel,
     ChannelKind,
@@ -292,3 +293,22 @@ def test_a_region_used_by_a_segment_cannot_be_deleted(organization, member_clien
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["region"]
     assert Region.objects.filter(pk=region.pk).exists()
+
+
+def test_a_segment_a_wave_sends_to_cannot_be_deleted_and_the_answer_names_the_waves(
+    manager, swahili_speakers, campaign
+):
+    wave_create(
+        campaign=campaign,
+        created_by=manager.membership.user,
+        name="E-1: vote calmly",
+        segment=swahili_speakers,
+    )
+
+    response = manager.delete(f"/api/v1/segments/{swahili_speakers.pk}/")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["segment"]
+    assert "E-1: vote calmly" in error["message"]
+    assert Segment.objects.filter(pk=swahili_speakers.pk).exists()
