@@ -98,8 +98,11 @@ def blackouts_replace(*, campaign: Campaign, windows: list[dict[str, Any]]) -> l
     for index, window in enumerate(windows):
         starts_at = _aware(window.get("starts_at"), zone, f"blackouts.{index}.starts_at")
         ends_at = _aware(window.get("ends_at"), zone, f"blackouts.{index}.ends_at")
-        if ends_at <= starts_at:
-            raise InvalidInput("A blackout must end after it starts.", field=f"blackouts.{index}")
+        # Compared in UTC: two local times in one zone compare as wall times, even in a DST gap.
+        if ends_at.astimezone(dt.UTC) <= starts_at.astimezone(dt.UTC):
+            raise InvalidInput(
+                _blackout_backwards(starts_at, ends_at), field=f"blackouts.{index}.ends_at"
+            )
         rows.append(
             BlackoutWindow(
                 campaign=campaign,
@@ -171,6 +174,25 @@ def _aware(value: Any, zone: ZoneInfo, field: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise InvalidInput("An ISO date and time, e.g. 2027-08-08T06:00.", field=field)
     return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def _blackout_backwards(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+    message = "A blackout must end after it starts"
+    start_utc, end_utc = (moment.astimezone(dt.UTC) for moment in (starts_at, ends_at))
+    message += f" (in UTC: {start_utc:%Y-%m-%d %H:%M} to {end_utc:%Y-%m-%d %H:%M})."
+    for moment in (starts_at, ends_at):
+        if (read_as := _read_as(moment)) is not None:
+            message += (
+                f" {moment:%Y-%m-%d %H:%M} does not exist in {moment.tzinfo} (the clocks "
+                f"jump forward over it) and is read as {read_as:%H:%M}."
+            )
+    return message
+
+
+def _read_as(moment: dt.datetime) -> dt.datetime | None:
+    """The local time a nonexistent local `moment` (in a DST gap) stands for; None if it exists."""
+    round_trip = moment.astimezone(dt.UTC).astimezone(moment.tzinfo)
+    return round_trip if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None) else None
 
 
 def _reason(changes: dict[str, Any], blackouts: list | None) -> str:
