@@ -51,3 +51,34 @@ def test_any_body_sent_to_members_gets_a_2xx_or_4xx(organization, admin_client_o
 
     assert as_json.status_code < 500, as_json.content
     assert as_bytes.status_code < 500, as_bytes.content
+
+
+# A 10 KB body of nested brackets: Python's JSON parser recurses once per level.
+TOO_DEEP = [
+    ("nested lists", "[" * 5_000 + "]" * 5_000),
+    ("nested objects", '{"a":' * 2_000 + "1" + "}" * 2_000),
+    ("lists deeper than any input needs", "[" * 100 + "]" * 100),
+]
+JSON_ENDPOINTS = [
+    ("PATCH", "/api/v1/organization/"),
+    ("POST", "/api/v1/members/"),
+    ("POST", "/api/v1/keywords/"),
+    ("POST", "/api/v1/channels/"),
+    ("POST", "/api/v1/segments/"),
+    ("POST", "/api/v1/segments/preview/"),
+    ("POST", "/api/v1/campaigns/"),
+    ("POST", "/api/v1/waves/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_ENDPOINTS)
+@pytest.mark.parametrize(("label", "body"), TOO_DEEP, ids=[label for label, _ in TOO_DEEP])
+def test_json_nested_too_deep_gets_a_400_parse_error(
+    organization, admin_client_of, method, path, label, body
+):
+    response = admin_client_of(organization).generic(
+        method, path, body, content_type="application/json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "parse_error"
