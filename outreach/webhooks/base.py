@@ -1,16 +1,19 @@
 """One base for every provider webhook: CSRF-exempt, POST only, authenticated before anything.
 
 A provider view names its signature check and what to do with a verified request.
-A request that fails the check gets 403 and nothing is stored.
+A request that fails the check gets 403 and nothing is stored; a verified one whose fields
+we cannot take (the view raises InvalidInput before it writes) gets 400 naming the field.
 """
 
 import logging
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+
+from outreach.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,13 @@ class WebhookView(View):
         if not self.is_authentic(request, context):
             logger.warning("%s webhook refused: bad or missing signature", self.provider)
             return HttpResponseForbidden("Invalid signature.")
-        return self.handle(request, context)
+        try:
+            return self.handle(request, context)
+        except InvalidInput as error:
+            logger.warning("%s webhook refused: %s", self.provider, error.field)
+            return HttpResponseBadRequest(
+                f"{error.field}: {error.message}", content_type="text/plain; charset=utf-8"
+            )
 
     def load(self, request: HttpRequest, **kwargs: object) -> object:
         """Find what the URL names (e.g. the channel and its secret); 404 when there is none."""
@@ -36,4 +45,5 @@ class WebhookView(View):
         raise NotImplementedError
 
     def handle(self, request: HttpRequest, context: object) -> HttpResponse:
+        """Act on a verified request; raise InvalidInput (naming the field) before any write."""
         raise NotImplementedError

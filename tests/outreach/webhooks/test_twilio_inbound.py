@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from outreach.models import InboundMessage, OutboundMessage, Subscriber
+from outreach.models import ConsentStatus, InboundMessage, OutboundMessage, Subscriber
 from tests.support.twilio_api import AUTH_TOKEN, twilio_signature
 from tests.support.webhooks import twilio_form
 
@@ -100,13 +100,13 @@ def test_an_empty_body_gets_a_help_reply_and_is_kept_as_a_free_reply(
     assert OutboundMessage.objects.get().reply_key == "not_subscribed"
 
 
-def test_a_ten_kilobyte_body_is_stored_and_answered(
+def test_a_body_of_twilios_longest_1600_characters_is_stored_and_answered(
     client, twilio_post, twilio_channel, twilio_api
 ):
-    response = twilio_post(twilio_channel, twilio_form("amani " * 1700))
+    response = twilio_post(twilio_channel, twilio_form(("amani " * 300)[:1600]))
 
     assert response.status_code == 200
-    assert len(InboundMessage.objects.get().body) == 6 * 1700
+    assert len(InboundMessage.objects.get().body) == 1600
 
 
 def test_emoji_and_swahili_are_stored_as_sent(client, twilio_post, twilio_channel, twilio_api):
@@ -144,3 +144,52 @@ def test_the_number_is_not_kept_twice_once_handled(client, twilio_post, twilio_c
     twilio_post(twilio_channel, twilio_form("JOIN"))
 
     assert InboundMessage.objects.get().from_address == ""
+
+
+# Payloads no carrier delivers: each is a 400 naming Twilio's field, and nothing is stored.
+REFUSED = [
+    ("a body longer than Twilio's 1600 characters", {"Body": "amani " * 1700}, "Body"),
+    ("a megabyte body", {"Body": "a" * 1_000_000}, "Body"),
+    ("a message sid longer than the column", {"MessageSid": "SM" + "a" * 300}, "MessageSid"),
+    ("a nul in the message sid", {"MessageSid": "SM\x00" + "a" * 31}, "MessageSid"),
+    ("a nul in the sender", {"From": "+2547123\x0045678"}, "From"),
+]
+
+
+@pytest.mark.parametrize(("label", "changes", "field"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_a_payload_no_carrier_sends_is_a_400_naming_the_field_and_stores_nothing(
+    client, twilio_post, twilio_channel, label, changes, field
+):
+    form = {**twilio_form("JOIN"), **changes}
+    if "MessageSid" in changes:
+        form["SmsSid"] = changes["MessageSid"]
+
+    response = twilio_post(twilio_channel, form)
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith(f"{field}:")
+    assert not InboundMessage.objects.exists()
+    assert not Subscriber.objects.exists()
+
+
+def test_a_nul_in_the_body_is_removed_so_a_stop_still_counts(
+    client, twilio_post, twilio_channel, twilio_api
+):
+    twilio_post(twilio_channel, twilio_form("JOIN"))
+
+    response = twilio_post(twilio_channel, twilio_form("STOP\x00"))
+
+    assert response.status_code == 200
+    assert InboundMessage.objects.filter(body="STOP").exists()
+    assert Subscriber.objects.get().consent_status == ConsentStatus.OPTED_OUT
+
+
+def test_a_nul_under_a_forged_signature_is_a_403_before_any_check_of_fields(
+    client, twilio_post, twilio_channel
+):
+    form = {**twilio_form("JOIN"), "MessageSid": "SM\x00", "SmsSid": "SM\x00"}
+
+    response = twilio_post(twilio_channel, form, token="not-the-token")
+
+    assert response.status_code == 403
+    assert not InboundMessage.objects.exists()

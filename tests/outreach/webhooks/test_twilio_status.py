@@ -181,3 +181,44 @@ def _signed_post(channel, form, *, token):
     path = reverse("twilio-status", args=[channel.uuid])
     signature = twilio_signature(token, settings.PUBLIC_BASE_URL + path, form)
     return Client().post(path, form, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+# Reports no provider sends: each is a 400 naming Twilio's field, and nothing is stored.
+REFUSED = [
+    ("no message sid", {"MessageSid": None}, "MessageSid"),
+    ("an empty message sid", {"MessageSid": ""}, "MessageSid"),
+    ("a message sid longer than the column", {"MessageSid": "SM" + "a" * 300}, "MessageSid"),
+    ("a nul in the message sid", {"MessageSid": "SM\x00" + "a" * 31}, "MessageSid"),
+    ("a nul in the status", {"MessageStatus": "deliv\x00ered"}, "MessageStatus"),
+    ("a nul in the error code", {"ErrorCode": "300\x0003"}, "ErrorCode"),
+]
+
+
+@pytest.mark.parametrize(("label", "changes", "field"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_a_report_no_provider_sends_is_a_400_naming_the_field_and_stores_nothing(
+    twilio_post, twilio_channel, sent_message, label, changes, field
+):
+    from outreach.models import StatusReportInbox
+
+    form = {
+        "AccountSid": ACCOUNT_SID,
+        "MessageSid": sent_message.provider_message_id,
+        "MessageStatus": "delivered",
+        **changes,
+    }
+    form = {name: value for name, value in form.items() if value is not None}
+
+    response = twilio_post(twilio_channel, form, hook="status")
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith(f"{field}:")
+    assert not StatusReportInbox.objects.exists()
+    assert not MessageStatusEvent.objects.exists()
+
+
+def test_a_nul_under_a_forged_signature_is_a_403(twilio_post, twilio_channel, sent_message):
+    form = {"MessageSid": "SM\x00", "MessageStatus": "delivered"}
+
+    response = twilio_post(twilio_channel, form, hook="status", token="forged")
+
+    assert response.status_code == 403
