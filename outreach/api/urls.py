@@ -1,7 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from outreach.api import channels, keywords, safeguarding, subscriber_import, subscribers, views
+from outreach.api import (
+    channels,
+    conversations,
+    keywords,
+    safeguarding,
+    subscriber_import,
+    subscribers,
+    views,
+)
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="member")
@@ -17,6 +25,11 @@ urlpatterns = [
         "subscribers/import/",
         subscriber_import.SubscriberImportView.as_view(),
         name="subscriber-import",
+    ),
+    path(
+        "subscribers/<int:pk>/conversation/",
+        conversations.SubscriberConversationView.as_view(),
+        name="subscriber-conversation",
     ),
     path("safeguarding/", safeguarding.SafeguardingView.as_view(), name="safeguarding"),
     *router.urls,

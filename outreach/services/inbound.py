@@ -303,7 +303,7 @@ class Conversation:
         language = match.keyword.language
         if language in self.organization.languages:
             self._save(language=language, language_source=LanguageSource.KEYWORD)
-        elif self.subscriber.language_source == LanguageSource.DEFAULT:
+        else:
             self.detect_language(match.argument)
         welcome, welcome_language = self.text("welcome")
         consent_record(
@@ -388,8 +388,7 @@ class Conversation:
                 if handled is not None:
                     self.reply(handled.reply_key, body=handled.body, language=handled.language)
                     return handled.intent
-        if self.subscriber.language_source == LanguageSource.DEFAULT:
-            self.detect_language(self.inbound.body)
+        self.detect_language(self.inbound.body)
         last = self.subscriber.last_not_understood_at
         now = timezone.now()
         if last is None or now - last >= NOT_UNDERSTOOD_AT_MOST_EVERY:
@@ -420,9 +419,12 @@ class Conversation:
         return OnboardingStep.DONE, ""
 
     def detect_language(self, text: str) -> None:
+        """Record the language `text` is in; it becomes theirs only if nothing chose one."""
         detected = detect_language(text, allowed=self.organization.languages)
-        if detected:
-            self.inbound.detected_language = detected[0]
+        if detected is None:
+            return
+        self.inbound.detected_language = detected[0]
+        if self.subscriber.language_source == LanguageSource.DEFAULT:
             self._save(language=detected[0], language_source=LanguageSource.DETECTED)
 
     def regions(self) -> list[Region]:

@@ -236,6 +236,27 @@ def test_free_text_from_a_stranger_is_detected_and_answered_in_their_language(te
     assert subscriber().consent_status == ConsentStatus.NONE
     assert "JIUNGE" in reply
     assert InboundMessage.objects.get().intent == "free_reply"
+    assert InboundMessage.objects.get().detected_language == "sw"
+
+
+def test_every_free_reply_gets_its_language_though_the_subscriber_chose_one(text, counties):
+    text("Jiunge")
+    text("skip")
+    text("skip")
+
+    text("hii election tusipigane wasee, tuko pamoja")
+    text("thanks for the info, will share with my squad")
+
+    replies = InboundMessage.objects.filter(intent="free_reply").order_by("received_at", "pk")
+    assert [reply.detected_language for reply in replies] == ["sw", "en"]
+    assert subscriber().language == "sw"  # what they chose by keyword stays
+    assert subscriber().language_source == "keyword"
+
+
+def test_a_free_reply_too_short_to_judge_gets_no_language(text):
+    text("poa sana")
+
+    assert InboundMessage.objects.get().detected_language == ""
 
 
 def test_free_replies_get_not_understood_at_most_once_an_hour(text, counties):
