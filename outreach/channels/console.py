@@ -1,5 +1,12 @@
-"""The demo channel: records every message in the log and in the database, sends nothing."""
+"""The demo channel: records every message in the log and in the database, sends nothing.
 
+Like a real provider it then reports back — sent, then delivered, or undelivered for a
+realistic few (UNDELIVERED_PER_MILLE, chosen by the address and text, so a rerun agrees) —
+through the same status path as Twilio's callbacks (`status_receive`, the status inbox),
+so a demo wave's report shows a delivery rate.
+"""
+
+import hashlib
 import logging
 import uuid
 
@@ -9,13 +16,37 @@ from outreach.privacy import mask_phone_number
 
 logger = logging.getLogger("amani.console")
 
+UNDELIVERED_PER_MILLE = 40  # about one in 25 handsets off or out of reach
+UNREACHABLE = "30003"  # Twilio's code for it, so reports group it like the real thing
+
 
 class ConsoleAdapter:
     def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
         logger.info("console %s → %s: %s", channel.name, mask_phone_number(to), body)
-        return SendResult(
-            provider_message_id=f"console-{uuid.uuid4().hex}", status=OutboundStatus.SENT
-        )
+        sid = f"console-{uuid.uuid4().hex}"
+        report_back(channel, sid, delivered=not _unreachable(to, body))
+        return SendResult(provider_message_id=sid, status=OutboundStatus.SENT)
 
     def find_sent(self, channel: Channel, *, to: str, body: str, since: object) -> None:
         return None  # the console keeps no record beyond our own
+
+
+def report_back(channel: Channel, sid: str, *, delivered: bool) -> None:
+    """The console's status callbacks, in our vocabulary, into the status inbox."""
+    from outreach.services.status import status_receive
+
+    status_receive(channel=channel, provider_message_id=sid, provider_status="sent")
+    if delivered:
+        status_receive(channel=channel, provider_message_id=sid, provider_status="delivered")
+    else:
+        status_receive(
+            channel=channel,
+            provider_message_id=sid,
+            provider_status="undelivered",
+            error_code=UNREACHABLE,
+        )
+
+
+def _unreachable(to: str, body: str) -> bool:
+    digest = hashlib.blake2b(f"{to}\n{body}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % 1000 < UNDELIVERED_PER_MILLE
