@@ -16,6 +16,7 @@ from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Region, Role
 from outreach.presets.kenya import REGION_PRESETS
+from outreach.selectors.inbound import inbound_replies
 from outreach.services.channels import channel_create, channel_update, regions_load_preset
 from outreach.services.inbound import inbound_receive
 from outreach.validators import validate_country_code
@@ -82,6 +83,32 @@ class SimulatedInboundSerializer(StrictInputSerializer):
     body = serializers.CharField(max_length=1600, allow_blank=True)
 
 
+SIMULATED_REPLY_WAIT = 5.0  # seconds the answer waits for workers to route and reply
+
+
+class SimulatedInboundResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    intent = serializers.CharField(help_text="How it was understood (empty until routed).")
+    handled = serializers.SerializerMethodField()
+
+    def get_handled(self, inbound: object) -> bool:
+        return getattr(inbound, "handled_at", None) is not None
+
+
+class SimulatedReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    body = serializers.CharField(help_text="What the subscriber's phone shows.")
+    language = serializers.CharField()
+    segments = serializers.IntegerField()
+    status = serializers.CharField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class SimulatedExchangeSerializer(serializers.Serializer):
+    inbound = SimulatedInboundResultSerializer()
+    replies = SimulatedReplySerializer(many=True)
+
+
 class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
     """Ways to reach subscribers. Admins create and change them; the auth token is write-only."""
 
@@ -107,10 +134,15 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         channel = channel_update(channel=self.get_object(), **payload.validated_data)
         return Response(ChannelSerializer(channel).data)
 
-    @extend_schema(request=SimulatedInboundSerializer, responses={202: None})
+    @extend_schema(request=SimulatedInboundSerializer, responses={200: SimulatedExchangeSerializer})
     @action(detail=True, methods=["post"], url_path="simulate-inbound")
     def simulate_inbound(self, request: Request, pk: str) -> Response:
-        """Console channels only: pretend a subscriber texted this, to try the keyword flows."""
+        """Console channels only: text as a subscriber, and see the replies they would get.
+
+        The message goes through the real inbound path (routing, consent, onboarding, poll
+        answers, STOP); the answer holds how it was understood and the replies once sent
+        (waiting a few seconds for the workers when tasks do not run in-process).
+        """
         channel = self.get_object()
         if channel.kind != ChannelKind.CONSOLE:
             raise InvalidInput("Only console channels take simulated messages.", field="channel")
@@ -121,14 +153,18 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         sender = normalize_phone_number(
             payload.validated_data["sender"], region=channel.country, field="sender"
         )
-        inbound_receive(
+        inbound, _ = inbound_receive(
             channel=channel,
             provider_message_id=f"console-{uuid.uuid4().hex}",
             from_address=sender,
             body=payload.validated_data["body"],
             received_at=timezone.now(),
         )
-        return Response(status=status.HTTP_202_ACCEPTED)
+        inbound, replies = inbound_replies(inbound, wait=SIMULATED_REPLY_WAIT)
+        return Response(
+            SimulatedExchangeSerializer({"inbound": inbound, "replies": replies}).data,
+            status=status.HTTP_200_OK,
+        )
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -175,7 +211,6 @@ class RegionViewSet(
     serializer_class = RegionSerializer
     filterset_fields = ["kind", "parent"]
     search_fields = ["name"]
-    pagination_class = None  # a country's list of areas is read whole
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_serializer_context(self) -> dict:
