@@ -2,12 +2,14 @@
 
 Pure functions on text; no database. A variant is a template with placeholders:
 {region}, {campaign} and {link:URL}; literal braces are doubled, "{{" and "}}", as in str.format.
-Lengths, segments and costs are computed on a worst-case rendering (the longest region name, a
-tracked short link), so the segment count shown is the one subscribers will really cost.
+`message_as_sent` builds the text a subscriber gets, opt-out footer included when it is due;
+fan-out stores what it builds, and previews, segment counts and costs measure it, on a
+worst-case rendering (the longest region name, a tracked short link), so the segment count
+shown is the one subscribers will really cost.
 """
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlsplit
@@ -34,6 +36,14 @@ LANGUAGE_NAMES_EN = {
     "pt": "Portuguese",
     "so": "Somali",
     "ar": "Arabic",
+}
+
+# Added to a subscriber's first message of a campaign and every Nth (Campaign.opt_out_footer_every).
+OPT_OUT_FOOTERS = {
+    "en": "Reply STOP to opt out.",
+    "sw": "Jibu STOP kujiondoa.",
+    "fr": "Répondez STOP pour arrêter.",
+    "es": "Responde STOP para salir.",
 }
 
 _USE = "use {region}, {campaign} or {link:URL}"
@@ -107,17 +117,56 @@ def validate_placeholders(text: str) -> None:
             raise PlaceholderError(problem)
 
 
+def opt_out_footer(language: str) -> str:
+    """The opt-out footer in `language`; English where we have none in it."""
+    return OPT_OUT_FOOTERS.get(language, OPT_OUT_FOOTERS["en"])
+
+
+def message_as_sent(
+    template: str,
+    *,
+    language: str,
+    campaign_name: str,
+    region: str,
+    link: Callable[[str], str],
+    with_footer: bool,
+) -> str:
+    """The message a subscriber gets: placeholders filled, literal braces, and the footer.
+
+    The one place the sent text is built: fan-out stores it; the preview shows it; segment
+    counts and cost estimates measure it. `link(URL)` is the short link sent for URL.
+    Raises PlaceholderError when the template is not valid.
+    """
+    validate_placeholders(template)
+    values = {"region": region, "campaign": campaign_name}
+
+    def filled(piece: str | Placeholder) -> str:
+        if isinstance(piece, str):
+            return piece
+        return link(piece.argument or "") if piece.name == "link" else values[piece.name]
+
+    text = "".join(filled(piece) for piece in _parse(template))
+    return f"{text} {opt_out_footer(language)}" if with_footer else text
+
+
+def longest_short_link(url: str = "") -> str:
+    """A stand-in for a short link not made yet: every short link is this long."""
+    prefix = short_link_prefix()
+    return prefix + "x" * (short_link_length() - len(prefix))
+
+
 def render_for_length(text: str, *, campaign_name: str, longest_region: str) -> str:
-    """The template at its longest: real names, a short link of our own, literal braces.
+    """The template at its longest (footer aside): real names, a short link, literal braces.
 
     Raises PlaceholderError when the template is not valid.
     """
-    validate_placeholders(text)
-    prefix = short_link_prefix()
-    link = prefix + "x" * (short_link_length() - len(prefix))
-    values = {"region": longest_region, "campaign": campaign_name, "link": link}
-    return "".join(
-        values[piece.name] if isinstance(piece, Placeholder) else piece for piece in _parse(text)
+    return message_as_sent(
+        text,
+        language="en",
+        campaign_name=campaign_name,
+        region=longest_region,
+        link=longest_short_link,
+        with_footer=False,
     )
 
 
@@ -156,16 +205,25 @@ def variant_stats(
     price_per_segment: Decimal | None,
     currency: str | None,
     max_segments: int = 10,
+    with_footer: bool = False,
 ) -> VariantStats:
-    """Encoding, length, segments and cost of the worst-case rendering, and its language check.
+    """Encoding, length, segments and cost of the worst-case message, and its language check.
 
+    `with_footer` measures the message that carries the opt-out footer (a subscriber's first).
     Raises PlaceholderError when the template is not valid, and ValueError for a price without
     a currency.
     """
     if price_per_segment is not None and not currency:
         raise ValueError("A price per segment needs a currency")
     length = sms_length(
-        render_for_length(text, campaign_name=campaign_name, longest_region=longest_region)
+        message_as_sent(
+            text,
+            language=declared_language,
+            campaign_name=campaign_name,
+            region=longest_region,
+            link=longest_short_link,
+            with_footer=with_footer,
+        )
     )
     cost = None
     if price_per_segment is not None:

@@ -13,7 +13,12 @@ from rest_framework.response import Response
 from campaigns.composition import variant_stats
 from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveTransition
 from campaigns.selectors.send_gate import wave_window_hold
-from campaigns.selectors.waves import longest_region_name, wave_audience, wave_price
+from campaigns.selectors.waves import (
+    longest_region_name,
+    variant_previews,
+    wave_audience,
+    wave_price,
+)
 from campaigns.services import waves as services
 from campaigns.services.test_sends import wave_test_send
 from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
@@ -198,26 +203,39 @@ class WaveSerializer(serializers.ModelSerializer):
     def get_variants(self, wave: Wave) -> list[dict[str, Any]]:
         price, currency = wave_price(wave)
         longest_region = longest_region_name(wave.organization_id)
+        previews = variant_previews(wave, longest_region=longest_region)
         result = []
         for variant in wave.variants.all():
-            stats = variant_stats(
-                variant.body,
-                declared_language=variant.language,
-                campaign_name=wave.campaign.name,
-                longest_region=longest_region,
-                price_per_segment=price,
-                currency=currency,
-                max_segments=services.MAX_SEGMENTS,
+            # As a subscriber's first message is sent (opt-out footer on), and as later ones are.
+            stats, without_footer = (
+                variant_stats(
+                    variant.body,
+                    declared_language=variant.language,
+                    campaign_name=wave.campaign.name,
+                    longest_region=longest_region,
+                    price_per_segment=price,
+                    currency=currency,
+                    max_segments=services.MAX_SEGMENTS,
+                    with_footer=footer,
+                )
+                for footer in (True, False)
             )
             result.append(
                 {
                     "language": variant.language,
                     "body": variant.body,
+                    "preview": previews[variant.language],
                     "encoding": stats.encoding,
                     "characters": stats.characters,
                     "segments": stats.segments,
                     "estimated_cost_per_message": _money(stats.cost_per_message),
                     "currency": stats.currency,
+                    "without_footer": {
+                        "encoding": without_footer.encoding,
+                        "characters": without_footer.characters,
+                        "segments": without_footer.segments,
+                        "estimated_cost_per_message": _money(without_footer.cost_per_message),
+                    },
                     "language_check": {
                         "detected": stats.language.detected,
                         "confidence": stats.language.confidence,

@@ -18,12 +18,16 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from campaigns.composition import variant_stats
+from campaigns.composition import message_as_sent, variant_stats
 from campaigns.links import short_link_for
 from campaigns.models import Wave, WavePriority, WaveStatus
 from campaigns.selectors.segments import segment_members
-from campaigns.selectors.waves import fatigued_subscribers, longest_region_name
-from campaigns.services.test_sends import render
+from campaigns.selectors.waves import (
+    earlier_wave_ids,
+    fatigued_subscribers,
+    footer_due_sql,
+    longest_region_name,
+)
 from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
 from outreach.wave_activity import waves_changed
 
@@ -33,21 +37,21 @@ CHUNK = 50_000
 FANOUT_GRACE = timedelta(minutes=2)
 FANOUT_LOCK = 0x616D_6600  # the advisory-lock namespace of fan-outs; the second key is the wave
 ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
-OPT_OUT_FOOTERS = {
-    "en": "Reply STOP to opt out.",
-    "sw": "Jibu STOP kujiondoa.",
-    "fr": "Répondez STOP pour arrêter.",
-    "es": "Responde STOP para salir.",
-}
 PRIORITY_OF = {WavePriority.URGENT: 1, WavePriority.NORMAL: 2}
+# Where each subscriber's region goes, put in by SQL: a control character no message carries,
+# so a literal "{{region}}" (sent as "{region}") is not filled in.
+REGION_SLOT = "\x1e"
 
 
 @dataclass(frozen=True)
 class _Variant:
+    """A variant as sent, REGION_SLOT left for each subscriber's: without and with the footer."""
+
     language: str
     body: str
-    footer: str
     segments: int
+    body_with_footer: str
+    segments_with_footer: int
 
 
 def fanout_wave(*, wave_id: int) -> dict[str, int]:
@@ -157,29 +161,30 @@ def _variants(wave: Wave) -> dict[str, _Variant]:
     longest = longest_region_name(campaign.organization_id)
     result = {}
     for variant in wave.variants.all():
-        body = render(
-            variant.body,
-            campaign_name=campaign.name,
-            region="{region}",
-            link=lambda url, language=variant.language: short_link_for(
-                wave=wave, language=language, url=url
-            ),
-        )
-        footer = OPT_OUT_FOOTERS.get(variant.language, OPT_OUT_FOOTERS["en"])
-        stats = variant_stats(
-            f"{variant.body} {footer}",
-            declared_language=variant.language,
-            campaign_name=campaign.name,
-            longest_region=longest,
-            price_per_segment=None,
-            currency=None,
-        )
-        result[variant.language] = _Variant(variant.language, body, footer, stats.segments)
+        sent = {}
+        for with_footer in (False, True):
+            body = message_as_sent(
+                variant.body,
+                language=variant.language,
+                campaign_name=campaign.name,
+                region=REGION_SLOT,
+                link=lambda url, language=variant.language: short_link_for(
+                    wave=wave, language=language, url=url
+                ),
+                with_footer=with_footer,
+            )
+            stats = variant_stats(
+                variant.body,
+                declared_language=variant.language,
+                campaign_name=campaign.name,
+                longest_region=longest,
+                price_per_segment=None,
+                currency=None,
+                with_footer=with_footer,
+            )
+            sent[with_footer] = (body, stats.segments)
+        result[variant.language] = _Variant(variant.language, *sent[False], *sent[True])
     return result
-
-
-def _campaign_wave_ids(wave: Wave) -> list[int]:
-    return list(wave.campaign.waves.exclude(pk=wave.pk).values_list("pk", flat=True))
 
 
 def _insert_select(
@@ -188,13 +193,15 @@ def _insert_select(
     campaign = wave.campaign
     default = campaign.default_language
     every = campaign.opt_out_footer_every
-    values_sql = ", ".join(["(%s, %s, %s, %s)"] * len(variants))
+    values_sql = ", ".join(["(%s, %s, %s::int, %s, %s::int)"] * len(variants))
     values_params = [
-        p for v in variants.values() for p in (v.language, v.body, v.footer, v.segments)
+        p
+        for v in variants.values()
+        for p in (v.language, v.body, v.segments, v.body_with_footer, v.segments_with_footer)
     ]
     members_sql, members_params = members.values("pk").query.sql_with_params()
-    earlier = _campaign_wave_ids(wave) or [0]
-    footer_due = "coalesce(c.n, 0) = 0" if every == 0 else f"coalesce(c.n, 0) %% {int(every)} = 0"
+    earlier = earlier_wave_ids(wave)
+    footer_due = footer_due_sql(every=every, earlier="coalesce(c.n, 0)")
     # Only placeholders, an int and Django's own compiled SQL are interpolated; values are params.
     sql = f"""
         INSERT INTO outreach_outboundmessage (
@@ -203,11 +210,16 @@ def _insert_select(
             attempts, price_unit, created_at, wave_id, priority
         )
         SELECT s.organization_id, s.channel_id, s.id, s.address, %s, '',
-               replace(v.body, '{{region}}', coalesce(r.name, ''))
-                 || CASE WHEN {footer_due} THEN ' ' || v.footer ELSE '' END,
-               v.language, v.segments, %s, '', '', '', 0, '', now(), %s, %s
+               replace(
+                   CASE WHEN {footer_due} THEN v.body_with_footer ELSE v.body END,
+                   %s, coalesce(r.name, '')
+               ),
+               v.language,
+               CASE WHEN {footer_due} THEN v.segments_with_footer ELSE v.segments END,
+               %s, '', '', '', 0, '', now(), %s, %s
         FROM outreach_subscriber s
-        JOIN (VALUES {values_sql}) AS v(language, body, footer, segments)
+        JOIN (VALUES {values_sql})
+          AS v(language, body, segments, body_with_footer, segments_with_footer)
           ON v.language = CASE WHEN s.language = ANY(%s) THEN s.language ELSE %s END
         LEFT JOIN outreach_region r ON r.id = s.region_id
         LEFT JOIN (
@@ -219,13 +231,14 @@ def _insert_select(
     """  # noqa: S608
     params = [
         OutboundKind.WAVE,
+        REGION_SLOT,
         status,
         wave.pk,
         PRIORITY_OF[wave.priority],
         *values_params,
         list(variants),
         default,
-        list(earlier),
+        earlier,
         *members_params,
     ]
     with connection.cursor() as cursor:

@@ -1,10 +1,9 @@
 """Test sends: a wave's text to staff numbers, marked as a test and left out of reports."""
 
-from collections.abc import Callable
-
 from django.db import transaction
 
-from campaigns.links import render_links, short_link_for
+from campaigns.composition import message_as_sent
+from campaigns.links import short_link_for
 from campaigns.models import Wave
 from outreach.addresses import normalize_phone_number
 from outreach.errors import InvalidInput
@@ -29,11 +28,13 @@ def wave_test_send(
     if variant is None:
         raise InvalidInput(f"The wave has no {language} variant.", field="language")
     sender = _channel(wave, channel)
-    body = "[TEST] " + render(
+    body = "[TEST] " + message_as_sent(
         variant.body,
+        language=language,
         campaign_name=campaign.name,
         region="Nairobi",
         link=lambda url: short_link_for(wave=wave, language=language, url=url),
+        with_footer=False,
     )
     queued = 0
     for index, raw in enumerate(numbers):
@@ -50,13 +51,6 @@ def wave_test_send(
         message_enqueue(message)
         queued += 1
     return queued
-
-
-def render(text: str, *, campaign_name: str, region: str, link: Callable[[str], str]) -> str:
-    """Fill the placeholders the way a subscriber will see them; `link(URL)` is the short link."""
-    text = render_links(text, link)
-    text = text.replace("{campaign}", campaign_name).replace("{region}", region)
-    return text.replace("{{", "{").replace("}}", "}")
 
 
 def _channel(wave: Wave, channel_id: int | None) -> Channel:

@@ -455,6 +455,7 @@ def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
             price_per_segment=None,
             currency=None,
             max_segments=MAX_SEGMENTS,
+            with_footer=True,  # the longest it is sent as
         )
         if stats.over_limit:
             raise InvalidInput(

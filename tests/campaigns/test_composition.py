@@ -16,6 +16,8 @@ from campaigns.composition import (
     check_language,
     estimate_cost,
     find_placeholders,
+    message_as_sent,
+    opt_out_footer,
     render_for_length,
     validate_placeholders,
     variant_stats,
@@ -257,6 +259,64 @@ def test_a_long_region_name_can_push_a_message_into_a_second_segment():
 def test_variant_stats_refuse_an_invalid_template():
     with pytest.raises(PlaceholderError, match=re.escape("{link}")):
         stats("Soma {link}")
+
+
+# The message as sent
+
+
+def sent(text: str, *, language: str = "fr", with_footer: bool = True) -> str:
+    return message_as_sent(
+        text,
+        language=language,
+        campaign_name=CAMPAIGN,
+        region="Kisumu",
+        link=lambda url: "https://amani.ke/l/abc1234",
+        with_footer=with_footer,
+    )
+
+
+def test_the_sent_message_ends_with_the_opt_out_footer_in_its_language():
+    assert sent("Votez dans le calme.") == "Votez dans le calme. Répondez STOP pour arrêter."
+    assert sent("Amani.", language="sw") == "Amani. Jibu STOP kujiondoa."
+    assert sent("Votez dans le calme.", with_footer=False) == "Votez dans le calme."
+
+
+def test_a_language_without_a_footer_of_its_own_gets_the_english_one():
+    assert opt_out_footer("so") == opt_out_footer("en") == "Reply STOP to opt out."
+
+
+def test_a_french_body_in_gsm7_is_counted_as_the_ucs2_message_its_footer_makes_it():
+    body = "Votez dans le calme a {region}, la paix commence par vous."
+
+    alone = variant_stats(
+        body,
+        declared_language="fr",
+        campaign_name=CAMPAIGN,
+        longest_region=LONGEST_REGION,
+        price_per_segment=USD,
+        currency="USD",
+    )
+    with_footer = variant_stats(
+        body,
+        declared_language="fr",
+        campaign_name=CAMPAIGN,
+        longest_region=LONGEST_REGION,
+        price_per_segment=USD,
+        currency="USD",
+        with_footer=True,
+    )
+
+    assert (alone.encoding, alone.segments) == ("GSM-7", 1)
+    assert (with_footer.encoding, with_footer.segments) == ("UCS-2", 2)
+    assert with_footer.cost_per_message == USD * 2
+
+
+def test_placeholders_in_doubled_braces_are_sent_as_written_not_filled():
+    text = "{{campaign}} is {campaign}, {{region}} is {region}: {link:https://x.org}"
+
+    assert sent(text, with_footer=False) == (
+        "{campaign} is Amani 2027, {region} is Kisumu: https://amani.ke/l/abc1234"
+    )
 
 
 # Limits
