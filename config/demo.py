@@ -61,7 +61,8 @@ def main(argv: list[str]) -> int:
     run("seed_demo_campaign")
     ticker = subprocess.Popen([*manage, "demo_ticker"], env=env, cwd=ROOT)  # noqa: S603
     try:
-        server_command = [*manage, "runserver", f"{args.host}:{args.port}"]
+        # No autoreload: the ticker beside it would not reload, and a demo should not restart.
+        server_command = [*manage, "runserver", "--noreload", f"{args.host}:{args.port}"]
         subprocess.run(server_command, env=env, cwd=ROOT)  # noqa: S603
     except KeyboardInterrupt:
         pass

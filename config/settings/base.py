@@ -77,7 +77,8 @@ TEMPLATES = [
 
 # PostgreSQL everywhere: in production, in the tests, and in the demo, whose private server
 # (config.demo, started by `make run`) listens on a socket under .demo/postgres/.
-DEMO_DATABASE_URL = f"postgres://postgres@/amani?host={BASE_DIR / '.demo' / 'postgres'}&port=5432"
+DEMO_DIR = Path(env.str("AMANI_DEMO_DIR", default="") or BASE_DIR / ".demo")
+DEMO_DATABASE_URL = f"postgres://postgres@/amani?host={DEMO_DIR / 'postgres'}&port=5432"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=DEMO_DATABASE_URL if DEBUG else environ.Env.NOTSET)
 }
@@ -155,6 +156,9 @@ CACHES = {
     )
 }
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Never used (tasks run in-process), but kombu, asked about a broker, wants one to name.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
