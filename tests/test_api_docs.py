@@ -46,3 +46,41 @@ def test_the_schema_looks_numbers_up_in_a_body_never_in_a_query(client):
     assert "number" not in {p["name"] for p in lookup["parameters"]}
     assert lookup["requestBody"]["required"] is True
     assert "200" in lookup["responses"]
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_its_errors_in_the_one_error_shape(client):
+    document = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    error = {"$ref": "#/components/schemas/Error"}
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            expected = {"401"} if path == "/api/v1/me/" else {"400", "401", "403", "404"}
+            documented = {
+                code
+                for code, response in operation["responses"].items()
+                if response.get("content", {}).get("application/json", {}).get("schema") == error
+            }
+            assert expected <= documented, f"{method.upper()} {path}"
+    schemas = document["components"]["schemas"]
+    inside = schemas["Error"]["properties"]["error"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schemas[inside]["required"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.django_db
+def test_the_docs_group_operations_by_area(client):
+    document = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    def tags_of(path: str, method: str = "get") -> list[str]:
+        return document["paths"][path][method]["tags"]
+
+    areas = {tag["name"] for tag in document["tags"]}
+    used = {t for ops in document["paths"].values() for op in ops.values() for t in op["tags"]}
+    assert used == areas
+    assert len(areas) >= 5
+    assert "v1" not in areas
+    assert tags_of("/api/v1/waves/") == tags_of("/api/v1/campaigns/")
+    assert tags_of("/api/v1/members/") == tags_of("/api/v1/organization/")
+    assert tags_of("/api/v1/subscribers/import/", "post") == tags_of("/api/v1/subscribers/")
+    assert tags_of("/api/v1/reports/campaigns/") != tags_of("/api/v1/campaigns/")
+    assert all(tag.get("description") for tag in document["tags"])

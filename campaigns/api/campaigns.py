@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from campaigns.models import BlackoutWindow, Campaign
 from campaigns.services.campaigns import PRESETS, campaign_create, campaign_share, campaign_update
-from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
+from outreach.api.serializers import LocalDateTimeField, LocalTimeField, StrictInputSerializer
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
 
@@ -33,6 +33,8 @@ class BlackoutSerializer(serializers.ModelSerializer):
 
 class CampaignSerializer(serializers.ModelSerializer):
     blackouts = BlackoutSerializer(many=True, read_only=True)
+    quiet_start = LocalTimeField(read_only=True, help_text="Campaign-local; sending stops.")
+    quiet_end = LocalTimeField(read_only=True, help_text="Campaign-local; sending resumes.")
 
     class Meta:
         model = Campaign
@@ -75,8 +77,8 @@ class CampaignInputSerializer(StrictInputSerializer):
     default_language = serializers.CharField(max_length=3, required=False)
     languages = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
     target_regions = serializers.ListField(child=serializers.IntegerField(), required=False)
-    quiet_start = serializers.TimeField(required=False)
-    quiet_end = serializers.TimeField(required=False)
+    quiet_start = LocalTimeField(required=False, help_text="Campaign-local; sending stops.")
+    quiet_end = LocalTimeField(required=False, help_text="Campaign-local; sending resumes.")
     blackouts = BlackoutInputSerializer(many=True, required=False)
     sensitive_terms = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, max_length=200

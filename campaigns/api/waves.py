@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
-from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveTransition
+from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveStatus, WaveTransition
 from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.selectors.waves import (
     longest_region_name,
@@ -95,7 +95,10 @@ class TestSendSerializer(StrictInputSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    by = serializers.CharField(source="by.username", default=None)
+    from_status = serializers.ChoiceField(
+        choices=WaveStatus.choices, allow_blank=True, help_text="Blank for the wave's creation."
+    )
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
 
     class Meta:
         model = WaveTransition
@@ -104,7 +107,7 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
 
     class Meta:
         model = WaveComment
@@ -128,10 +131,12 @@ class WaveSerializer(serializers.ModelSerializer):
     variants = serializers.SerializerMethodField()
     transitions = TransitionSerializer(many=True, read_only=True)
     comments = CommentSerializer(many=True, read_only=True)
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    approved_by = serializers.CharField(
+        source="approved_by.username", default=None, allow_null=True
+    )
     blackout_approved_by = serializers.CharField(
-        source="blackout_approved_by.username", default=None
+        source="blackout_approved_by.username", default=None, allow_null=True
     )
     sensitive_terms = serializers.SerializerMethodField()
     poll = serializers.SerializerMethodField()

@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "outreach.api.errors.exception_handler",
     # Counted in the cache (Redis); while it is down requests pass, with a log line a minute.
     "DEFAULT_THROTTLE_CLASSES": ["outreach.api.throttling.FailOpenUserRateThrottle"],
@@ -226,6 +226,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operations grouped by area, each area described (config.openapi.AREAS).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.group_by_area",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "outreach.models.channels.ChannelKind",
         "ConsentKindEnum": "outreach.models.subscribers.ConsentKind",

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -35,6 +35,32 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         return None  # an unexpected error: Django's handler500 answers and logs it
     response.data = error_body(response.data, code=_code_of(exc), status_code=response.status_code)
     return response
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """What went wrong: the inside of every error body (documentation only)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # "fields" would shadow Serializer.fields
+        return {
+            "code": serializers.CharField(
+                help_text="For programs: e.g. invalid, parse_error, not_authenticated, "
+                "permission_denied, not_found, throttled."
+            ),
+            "message": serializers.CharField(
+                help_text="For people; a 400's names its first offending field."
+            ),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text='Each offending field (dotted when nested, e.g. "languages.1") and its '
+                "messages; empty when no field is to blame.",
+            ),
+        }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error body of the API: {"error": {"code", "message", "fields"}}."""
+
+    error = ErrorDetailSerializer()
 
 
 def error_body(detail: Any, *, code: str, status_code: int) -> dict[str, Any]:

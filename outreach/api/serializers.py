@@ -1,8 +1,10 @@
 """Input and output shapes of the organization endpoints; no business rules here."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outreach.models import Membership, Organization, Role
@@ -36,6 +38,29 @@ class LocalDateTimeField(serializers.DateTimeField):
 
     def enforce_timezone(self, value: Any) -> Any:
         return value if value.tzinfo is None else super().enforce_timezone(value)
+
+
+_TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+
+
+@extend_schema_field({"type": "string", "pattern": _TIME_OF_DAY, "example": "21:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A time of day on the local clock, HH:MM[:SS]: no offset, which would say it was not local."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(_TIME_OF_DAY, value.strip()):
+            self.fail("invalid", format="HH:MM or HH:MM:SS, local")
+        return super().to_internal_value(value)
+
+
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}],
+        "description": "An email address, or empty when there is none.",
+    }
+)
+class EmailOrBlankField(serializers.EmailField):
+    """A user's email as Django keeps it: an address, or "" when none was given."""
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -94,13 +119,13 @@ class MembershipOfUserSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = EmailOrBlankField()
     memberships = MembershipOfUserSerializer(many=True)
 
 
 class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = EmailOrBlankField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
 

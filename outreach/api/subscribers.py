@@ -43,7 +43,9 @@ MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 class ConsentEventSerializer(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.name", read_only=True)
-    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", default=None, allow_null=True, help_text="Staff only."
+    )
 
     class Meta:
         model = ConsentEvent
@@ -66,8 +68,13 @@ class ConsentEventSerializer(serializers.ModelSerializer):
 
 class SubscriberSerializer(serializers.ModelSerializer):
     address = serializers.SerializerMethodField()
-    region_name = serializers.CharField(source="region.name", default=None, read_only=True)
+    region_name = serializers.CharField(
+        source="region.name", default=None, allow_null=True, read_only=True
+    )
     channel_name = serializers.CharField(source="channel.name", read_only=True)
+    # Blank until the subscriber answers the onboarding question (or never does).
+    age_band = serializers.ChoiceField(choices=AgeBand.choices, allow_blank=True, read_only=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Subscriber
@@ -253,7 +260,8 @@ class SubscriberViewSet(
         subscriber = self.get_object()
         if request.method == "GET":
             events = subscriber.consent_events.select_related("channel", "recorded_by")
-            return Response(ConsentEventSerializer(events, many=True).data)
+            page = self.paginate_queryset(events)
+            return self.get_paginated_response(ConsentEventSerializer(page, many=True).data)
         payload = StaffOptOutSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         event = consent_record(

@@ -114,7 +114,19 @@ def test_regions_load_the_kenyan_counties_once(organization, member_client):
 
     assert first.json() == {"added": 47}
     assert again.json() == {"added": 0}
-    assert len(manager.get("/api/v1/regions/").json()) == 47
+    assert manager.get("/api/v1/regions/").json()["count"] == 47
+
+
+def test_regions_are_paginated_like_every_list(organization, member_client):
+    manager = member_client(organization, Role.MANAGER)
+    manager.post("/api/v1/regions/load-preset/", {"preset": "KE-counties"})
+
+    page = manager.get("/api/v1/regions/?page_size=10&page=2").json()
+
+    assert page["count"] == 47
+    assert len(page["results"]) == 10
+    assert page["next"]
+    assert page["previous"]
 
 
 def test_a_region_name_is_unique_in_an_organization(organization, member_client):

@@ -154,6 +154,16 @@ def test_the_detail_carries_the_consent_history(organization, member_client, peo
     assert event["keyword_as_texted"] == "JOIN"
 
 
+def test_the_consent_history_is_a_paginated_list(organization, member_client, people):
+    manager = member_client(organization, Role.MANAGER)
+
+    history = manager.get(f"/api/v1/subscribers/{people[0].pk}/consent/").json()
+
+    assert history["count"] == 1
+    assert history["next"] is None
+    assert [event["kind"] for event in history["results"]] == ["opt_in"]
+
+
 def test_staff_record_an_opt_out_with_a_note(organization, member_client, people):
     manager = member_client(organization, Role.MANAGER)
 
