@@ -124,6 +124,9 @@ class MeSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(
+        source="user_id", read_only=True, help_text="The user's id (campaign funders name it)."
+    )
     username = serializers.CharField(source="user.username", read_only=True)
     email = EmailOrBlankField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
@@ -131,7 +134,16 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "email", "first_name", "last_name", "role", "created_at"]
+        fields = [
+            "id",
+            "user",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
