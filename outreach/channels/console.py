@@ -2,8 +2,9 @@
 
 Like a real provider it then reports back — sent, then delivered, or undelivered for a
 realistic few (UNDELIVERED_PER_MILLE, chosen by the address and text, so a rerun agrees) —
-through the same status path as Twilio's callbacks (`status_receive`, the status inbox),
-so a demo wave's report shows a delivery rate.
+through the same status path as Twilio's callbacks (`status_receive`, the status inbox):
+the reports ride on the send's result and go in once the send is recorded, in the
+recording process's own transaction, as a callback arrives after the provider's answer.
 """
 
 import hashlib
@@ -23,28 +24,15 @@ UNREACHABLE = "30003"  # Twilio's code for it, so reports group it like the real
 class ConsoleAdapter:
     def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
         logger.info("console %s → %s: %s", channel.name, mask_phone_number(to), body)
-        sid = f"console-{uuid.uuid4().hex}"
-        report_back(channel, sid, delivered=not _unreachable(to, body))
-        return SendResult(provider_message_id=sid, status=OutboundStatus.SENT)
+        outcome = ("undelivered", UNREACHABLE) if _unreachable(to, body) else ("delivered", "")
+        return SendResult(
+            provider_message_id=f"console-{uuid.uuid4().hex}",
+            status=OutboundStatus.SENT,
+            reports=(("sent", ""), outcome),
+        )
 
     def find_sent(self, channel: Channel, *, to: str, body: str, since: object) -> None:
         return None  # the console keeps no record beyond our own
-
-
-def report_back(channel: Channel, sid: str, *, delivered: bool) -> None:
-    """The console's status callbacks, in our vocabulary, into the status inbox."""
-    from outreach.services.status import status_receive
-
-    status_receive(channel=channel, provider_message_id=sid, provider_status="sent")
-    if delivered:
-        status_receive(channel=channel, provider_message_id=sid, provider_status="delivered")
-    else:
-        status_receive(
-            channel=channel,
-            provider_message_id=sid,
-            provider_status="undelivered",
-            error_code=UNREACHABLE,
-        )
 
 
 def _unreachable(to: str, body: str) -> bool:

@@ -420,6 +420,21 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
             "%s sends were not recorded: their claim was taken back", len(sent) - recorded
         )
     waves_changed(message.wave_id for message, _ in sent)
+    _reports_that_came_with_the_sends(sent)
+
+
+def _reports_that_came_with_the_sends(sent: list[tuple[OutboundMessage, SendResult]]) -> None:
+    """Status reports a provider gave with its answer (the console's), into the inbox."""
+    from outreach.services.status import status_receive
+
+    for message, result in sent:
+        for provider_status, error_code in result.reports:
+            status_receive(
+                channel=message.channel,
+                provider_message_id=result.provider_message_id,
+                provider_status=provider_status,
+                error_code=error_code,
+            )
 
 
 def _finish(
