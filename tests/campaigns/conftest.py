@@ -8,6 +8,7 @@ from campaigns.services import waves as wave_services
 from campaigns.services.campaigns import campaign_create
 from campaigns.services.segments import segment_create
 from outreach.models import ConsentStatus, Region, Role, Subscriber
+from tests.campaigns.report_world import build_world
 
 ELECTION_DAY = dt.date(2027, 8, 10)
 NOW = dt.datetime(2027, 7, 1, 9, 0, tzinfo=dt.UTC)  # five weeks before polling day
@@ -77,3 +78,14 @@ def sending_wave(campaign, audience, author, reviewer, console_channel, organiza
     wave_services.wave_schedule(wave=wave, by=None)
     assert wave_services.waves_tick(now=DUE) == [wave.pk]
     return wave
+
+
+@pytest.fixture
+def world(organization, console_channel, campaign, django_capture_on_commit_callbacks):
+    """A campaign a funder can attack (tests.campaigns.report_world)."""
+    return build_world(
+        organization=organization,
+        channel=console_channel,
+        campaign=campaign,
+        capture=django_capture_on_commit_callbacks,
+    )

@@ -89,7 +89,7 @@ def build_world(
         if index == 1:
             poll_set(wave=wave, options=POLL)
         fanout_wave(wave_id=wave.pk)
-        _provider_reports(wave, sent_at=world.local(day, 10))
+        provider_reports(wave, sent_at=world.local(day, 10))
         world.waves.append(wave)
 
     texts = Texts(channel, capture)
@@ -130,7 +130,7 @@ class Texts:
             inbound_handle(inbound_id=inbound.pk)
 
 
-def _provider_reports(wave: Wave, *, sent_at: dt.datetime) -> None:
+def provider_reports(wave: Wave, *, sent_at: dt.datetime) -> None:
     """What Twilio's status callbacks would leave: sent on the wave's day, most delivered."""
     messages = list(OutboundMessage.objects.filter(wave_id=wave.pk).order_by("pk"))
     for index, message in enumerate(messages):

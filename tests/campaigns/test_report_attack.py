@@ -15,7 +15,6 @@ import pytest
 
 from campaigns.selectors.reports import DIMENSIONS, ReportScope, campaign_report
 from outreach.models import Role
-from tests.campaigns.report_world import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -157,16 +156,6 @@ def _pinned(estimate: int, noise: int, k: int) -> int | None:
 
 def _is_count(name: str, value: Any) -> bool:
     return not name.endswith("_rate") and name not in ("cost", "currency", "cost_per_delivered")
-
-
-@pytest.fixture
-def world(organization, console_channel, campaign, django_capture_on_commit_callbacks):
-    return build_world(
-        organization=organization,
-        channel=console_channel,
-        campaign=campaign,
-        capture=django_capture_on_commit_callbacks,
-    )
 
 
 @pytest.fixture

@@ -13,19 +13,8 @@ from campaigns.services.fanout import fanout_wave
 from campaigns.services.rollups import wave_rollup
 from campaigns.services.segments import segment_create
 from outreach.models import ConsentStatus, Region, Subscriber
-from tests.campaigns.report_world import build_world
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(organization, console_channel, campaign, django_capture_on_commit_callbacks):
-    return build_world(
-        organization=organization,
-        channel=console_channel,
-        campaign=campaign,
-        capture=django_capture_on_commit_callbacks,
-    )
 
 
 def report(world_or_campaign, *, suppress: bool = True, **scope: object) -> dict:

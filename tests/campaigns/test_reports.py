@@ -26,6 +26,7 @@ from outreach.models import (
     Subscriber,
 )
 from outreach.wave_activity import waves_changed_take
+from tests.campaigns.report_world import provider_reports
 
 pytestmark = pytest.mark.django_db
 
@@ -61,21 +62,8 @@ def reached(organization, console_channel, campaign):
     Variant.objects.create(wave=wave, language="sw", body="Piga kura kwa amani.")
     fanout_wave(wave_id=wave.pk)
     now = timezone.now()
+    provider_reports(wave, sent_at=now)
     messages = list(OutboundMessage.objects.filter(wave_id=wave.pk).order_by("pk"))
-    for index, message in enumerate(messages):
-        status, code = OutboundStatus.DELIVERED, ""
-        if index in (0, 1):
-            status, code = OutboundStatus.FAILED, "30006"
-        elif index == 2:
-            status, code = OutboundStatus.UNDELIVERED, "30003"
-        OutboundMessage.objects.filter(pk=message.pk).update(
-            status=status,
-            error_code=code,
-            provider_message_id=f"SM{message.pk:032d}",
-            sent_at=now,
-            price=Decimal("0.04"),
-            price_unit="USD",
-        )
     for message in messages[3:8]:  # five replies, one of them an opt-out
         InboundMessage.objects.create(
             organization=organization,
