@@ -381,26 +381,21 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         "totals": totals,
         "breakdown": None,
         "errors": _errors(scope, publisher, totals=totals),
-        "series": _rows(by_day, "day", publisher, totals=totals),
+        "series": list(_rows(by_day, "day", publisher, totals=totals).values()),
         "waves": [],
         "polls": _polls(scope, publisher),
     }
-    by_wave_rows = _rows(by_wave, "wave_id", publisher, totals=totals)
-    by_wave = {row.pop("id"): row for row in by_wave_rows}
+    wave_rows = _rows(by_wave, "wave_id", publisher, totals=totals)
     for wave in waves:
-        row = by_wave.get(wave.pk)
+        row = wave_rows.get(wave.pk)
         if row is not None:
             report["waves"].append({**row, "id": wave.pk, "name": wave.name})
-    for row in report["series"]:
-        row.pop("id")
     if dimension:
-        breakdown = _rows(by_dimension, dimension, publisher, totals=totals)
+        breakdown = list(_rows(by_dimension, dimension, publisher, totals=totals).values())
         if scope.dimension in MESSAGE_ONLY_DIMENSIONS:
             for row in breakdown:
                 row["figures"].update(clicks=None, click_rate=None, poll_answers=None)
         report["breakdown"] = {"dimension": scope.dimension, "rows": breakdown}
-    for row in report["breakdown"]["rows"] if report["breakdown"] else []:
-        row.pop("id")
     return report
 
 
@@ -414,21 +409,19 @@ def reportable_campaigns(organization_id: int, *, funder_id: int | None) -> Quer
 
 def _rows(
     grouped: dict[Any, CellSum], field_name: str, publisher: Publisher, *, totals: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> dict[Any, dict[str, Any]]:
+    """The published rows of one grouping, by their column's value, in the order shown."""
     labels = _labels(field_name, list(grouped))
     order = sorted(grouped, key=lambda value: (value in (None, ""), labels.get(value, "")))
     published = publisher.line([grouped[value] for value in order], totals=totals)
-    result = []
+    result = {}
     for value, (withheld, figures) in zip(order, published, strict=True):
         figures.pop("currency")
-        result.append(
-            {
-                "key": labels.get(value, "unknown"),
-                "suppressed": withheld,
-                "figures": dict.fromkeys(figures) if withheld else figures,
-                "id": value,
-            }
-        )
+        result[value] = {
+            "key": labels.get(value, "unknown"),
+            "suppressed": withheld,
+            "figures": dict.fromkeys(figures) if withheld else figures,
+        }
     return result
 
 
