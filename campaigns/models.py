@@ -8,7 +8,14 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from campaigns import cell_key
-from outreach.models import Channel, InboundMessage, OrganizationOwned, Region, Subscriber
+from outreach.models import (
+    Channel,
+    InboundMessage,
+    MessageTemplate,
+    OrganizationOwned,
+    Region,
+    Subscriber,
+)
 from outreach.validators import (
     validate_country_code,
     validate_language_code,
@@ -176,6 +183,13 @@ class Wave(OrganizationOwned):
         "campaigns.Segment", on_delete=models.PROTECT, related_name="waves", null=True, blank=True
     )
     channels = models.ManyToManyField(Channel, blank=True, related_name="+")
+    # The channels' ids in order of preference: each person gets the wave on the first one
+    # where they have consent (and a window or template), the next only as a fallback.
+    channel_order = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # A Facebook Page channel (messenger kind) to publish the wave's post to, at its time.
+    page_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     priority = models.CharField(
         max_length=8, choices=WavePriority.choices, default=WavePriority.NORMAL
     )
@@ -237,6 +251,12 @@ class Variant(models.Model):
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="variants")
     language = models.CharField(max_length=3, validators=[validate_language_code])
     body = models.TextField()
+    # The approved WhatsApp template this text goes as outside a person's 24-hour window;
+    # its placeholders {{1}}, {{2}}… are filled from `template_variables`.
+    template = models.ForeignKey(
+        MessageTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    template_variables = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -247,6 +267,36 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave} ({self.language})"
+
+
+class PagePostStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled on the Page"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+
+
+class PagePost(models.Model):
+    """A wave's post on the organization's Facebook Page: its id and public engagement.
+
+    The engagement counts are the Page's public aggregates (reactions, comments, shares),
+    read back when the page token allows it; they name nobody.
+    """
+
+    wave = models.OneToOneField(Wave, on_delete=models.CASCADE, related_name="page_post")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    provider_post_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=PagePostStatus.choices)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    reactions = models.PositiveIntegerField(null=True, blank=True)
+    comments = models.PositiveIntegerField(null=True, blank=True)
+    shares = models.PositiveIntegerField(null=True, blank=True)
+    engagement_read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Page post of wave {self.wave_id} ({self.status})"
 
 
 class WaveComment(models.Model):

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from typing import Any
 
 # What a phone number looks like in free text: digits with spaces, hyphens or brackets between,
 # not glued to letters or hyphens (ids, UUIDs). Over-masking a long number is an acceptable price.
@@ -52,3 +53,17 @@ def _mask_numbers(text: str, min_digits: dict[str, int]) -> str:
         return mask_phone_number(match.group(1) + digits)
 
     return _PHONE_LIKE.sub(_mask, text)
+
+
+def without_personal(payload: Any, personal_keys: frozenset[str]) -> Any:
+    """A provider's payload with every field that names the person removed, at any depth
+    (numbers, names, usernames: each webhook lists its provider's), to be kept as `raw`."""
+    if isinstance(payload, dict):
+        return {
+            key: without_personal(value, personal_keys)
+            for key, value in payload.items()
+            if key not in personal_keys
+        }
+    if isinstance(payload, list):
+        return [without_personal(item, personal_keys) for item in payload]
+    return payload

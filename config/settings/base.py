@@ -127,6 +127,13 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Points the official SDK at a Twilio-compatible endpoint (a compatible provider, or tests).
 TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+
+# --- Meta (WhatsApp Cloud API, Messenger, Page posts) and Telegram -----------
+# Where their HTTP APIs are: the real ones by default, a local server in tests.
+META_GRAPH_BASE_URL = env.str("META_GRAPH_BASE_URL", default="https://graph.facebook.com/v21.0")
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+# Seconds a call to Meta's or Telegram's API may take before it counts as in doubt.
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
 # Provider calls in flight per dispatching worker: enough to fill a channel's rate when each
 # call takes a few hundred milliseconds.
 DISPATCH_CONCURRENCY = env.int(

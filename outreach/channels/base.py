@@ -25,13 +25,39 @@ class TransportError(AmaniError):
         provider_code: str = "",
         unsubscribed: bool = False,
         outcome_unknown: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.outcome_unknown = outcome_unknown
         self.provider_code = provider_code
-        # The provider says the recipient opted out with it (Twilio 21610): record it as ours.
+        # The provider says the recipient opted out with it or blocked us (Twilio 21610,
+        # WhatsApp 131050, Telegram's 403 "bot was blocked by the user"): recorded as ours.
         self.unsubscribed = unsubscribed
+        # Seconds the provider asked us to wait before trying again (Telegram's retry_after).
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class TemplateCall:
+    """An approved template to send instead of a free text (WhatsApp, outside the window)."""
+
+    provider_template_id: str  # Twilio's ContentSid, or Meta's template id
+    name: str  # Meta sends templates by name and language
+    language: str
+    variables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template as the provider lists it (its approval status in our words)."""
+
+    name: str
+    language: str
+    provider_template_id: str
+    status: str  # outreach.models.TemplateStatus values
+    category: str = ""
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,8 +72,20 @@ class SendResult:
 
 
 class ChannelAdapter(Protocol):
-    def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
-        """Hand one message to the provider. Raises TransportError."""
+    def send(
+        self,
+        channel: Channel,
+        *,
+        to: str,
+        body: str,
+        status_callback: str,
+        template: TemplateCall | None = None,
+    ) -> SendResult:
+        """Hand one message to the provider. Raises TransportError.
+
+        `to` is the address's value (E.164, a chat id, a page-scoped id): the adapter writes
+        it as its provider wants (Twilio's `whatsapp:+254…`). With `template`, the template
+        goes instead of `body` (which is what the person will read, for our records)."""
         ...
 
     def find_sent(
@@ -55,5 +93,18 @@ class ChannelAdapter(Protocol):
     ) -> SendResult | None:
         """The provider's record of this message if it took it since `since` (reconcile).
 
-        Raises TransportError when the provider cannot be asked: that is not a "no"."""
+        Raises TransportError when the provider cannot be asked: that is not a "no". A
+        provider with no way to look a message up raises it permanent, with the code
+        NO_LOOKUP: the message is failed as "outcome unknown", never sent twice."""
+        ...
+
+
+# A provider that cannot say whether it took a message (Meta's and Telegram's APIs list
+# nothing): an attempt in doubt ends failed with this code, and no fallback follows it.
+NO_LOOKUP = "no_lookup"
+
+
+class TemplateSource(Protocol):
+    def list_templates(self, channel: Channel) -> list[TemplateInfo]:
+        """Every message template of the channel's account, with its approval status."""
         ...

@@ -1,4 +1,4 @@
-from .channels import Channel, ChannelKind, ChannelPrice
+from .channels import Channel, ChannelKind, ChannelPrice, MessageTemplate, TemplateStatus
 from .health import ServiceHeartbeat
 from .messages import (
     ATTRIBUTED_INTENTS,
@@ -21,8 +21,10 @@ from .subscribers import (
     ConsentKind,
     ConsentSource,
     ConsentStatus,
+    Contact,
     Gender,
     LanguageSource,
+    LinkCode,
     OnboardingStep,
     Region,
     Subscriber,
@@ -41,13 +43,16 @@ __all__ = [
     "ConsentKind",
     "ConsentSource",
     "ConsentStatus",
+    "Contact",
     "Gender",
     "InboundIntent",
     "InboundMessage",
     "Keyword",
     "LanguageSource",
+    "LinkCode",
     "Membership",
     "MessageStatusEvent",
+    "MessageTemplate",
     "OnboardingStep",
     "Organization",
     "OrganizationOwned",
@@ -60,5 +65,6 @@ __all__ = [
     "StatusReportInbox",
     "Subscriber",
     "SystemReply",
+    "TemplateStatus",
     "User",
 ]

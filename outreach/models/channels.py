@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 
+from outreach.channel_kinds import ChannelKindSpec, spec_of
 from outreach.encryption import EncryptedTextField
 from outreach.models.organizations import OrganizationOwned
 from outreach.validators import validate_country_code
@@ -9,11 +10,23 @@ from outreach.validators import validate_country_code
 
 class ChannelKind(models.TextChoices):
     TWILIO_SMS = "twilio_sms", "Twilio SMS"
+    TWILIO_WHATSAPP = "twilio_whatsapp", "WhatsApp through Twilio"
+    WHATSAPP_CLOUD = "whatsapp_cloud", "WhatsApp Cloud API (Meta)"
+    TELEGRAM = "telegram", "Telegram bot"
+    MESSENGER = "messenger", "Facebook Messenger (Page)"
     CONSOLE = "console", "Console (records, never sends)"
+    CONSOLE_WHATSAPP = "console_whatsapp", "Console WhatsApp (records, never sends)"
+    CONSOLE_TELEGRAM = "console_telegram", "Console Telegram (records, never sends)"
+    CONSOLE_MESSENGER = "console_messenger", "Console Messenger (records, never sends)"
 
 
 class Channel(OrganizationOwned):
-    """A way to reach subscribers: one Twilio number or messaging service, or the demo console."""
+    """A way to reach subscribers: a Twilio number or messaging service (SMS or WhatsApp), a
+    WhatsApp Cloud API phone number, a Telegram bot, a Facebook Page, or a demo console.
+
+    What a kind can do (its address scheme, limits, window, pricing) is data in
+    outreach.channel_kinds; the credentials a kind needs are the fields below it uses.
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
@@ -27,6 +40,16 @@ class Channel(OrganizationOwned):
     auth_token = EncryptedTextField(blank=True)
     from_number = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +254700000000")
     messaging_service_sid = models.CharField(max_length=64, blank=True)
+    # The provider's id of what this channel is: a WhatsApp Cloud phone-number id, a Facebook
+    # Page id, a Telegram bot's id. A webhook payload naming another one is refused (404).
+    external_id = models.CharField(max_length=64, blank=True)
+    # Meta's access token (system user or page token), or a Telegram bot's token.
+    access_token = EncryptedTextField(blank=True)
+    # What signs the provider's webhooks: Meta's app secret (X-Hub-Signature-256), or the
+    # secret_token Amani gives Telegram in setWebhook (X-Telegram-Bot-Api-Secret-Token).
+    webhook_secret = EncryptedTextField(blank=True)
+    # The token Meta's GET verification handshake must present (hub.verify_token).
+    verify_token = EncryptedTextField(blank=True)
     messages_per_second = models.PositiveIntegerField(
         default=10, help_text="SMS segments per second this channel may send."
     )
@@ -42,9 +65,18 @@ class Channel(OrganizationOwned):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
 
+    @property
+    def spec(self) -> ChannelKindSpec:
+        return spec_of(self.kind)
+
+    @property
+    def scheme(self) -> str:
+        return spec_of(self.kind).scheme
+
 
 class ChannelPrice(models.Model):
-    """What one SMS segment costs on a channel to a number of one country."""
+    """What one pricing unit (an SMS segment, a WhatsApp conversation) costs on a channel to
+    an address of one country."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="prices")
     country = models.CharField(max_length=2, validators=[validate_country_code])
@@ -59,3 +91,40 @@ class ChannelPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.price_per_segment} {self.currency} per segment to {self.country}"
+
+
+class TemplateStatus(models.TextChoices):
+    PENDING = "pending", "Pending review by the provider"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PAUSED = "paused", "Paused by the provider"
+
+
+class MessageTemplate(OrganizationOwned):
+    """A WhatsApp message template in one language, as the provider last reported it.
+
+    Outside a person's 24-hour window only an approved template may be sent; a wave's
+    variant names the template it goes out as there. Synced from the provider
+    (`templates_sync`), never edited here: approval is the provider's.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=15, help_text="The provider's code, e.g. en or sw.")
+    # Twilio's ContentSid (HX…), or Meta's template id.
+    provider_template_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=TemplateStatus.choices)
+    category = models.CharField(max_length=20, blank=True)
+    body = models.TextField(blank=True, help_text="The text, with {{1}}-style placeholders.")
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="one_template_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}, {self.status})"

@@ -8,6 +8,8 @@ from outreach.models.subscribers import Subscriber
 class InboundIntent(models.TextChoices):
     JOIN = "join", "Join"
     STOP = "stop", "Stop"
+    STOP_ALL = "stop_all", "Stop on every channel"
+    LINK = "link", "Link code asked for or typed"
     START = "start", "Start"
     HELP = "help", "Help"
     LANGUAGE = "language", "Language change"
@@ -19,7 +21,7 @@ class InboundIntent(models.TextChoices):
 
 # What a subscriber sends in answer to a wave: counted for the wave that last reached them.
 ATTRIBUTED_INTENTS = frozenset(
-    {InboundIntent.FREE_REPLY, InboundIntent.POLL_ANSWER, InboundIntent.STOP}
+    {InboundIntent.FREE_REPLY, InboundIntent.POLL_ANSWER, InboundIntent.STOP, InboundIntent.STOP_ALL}
 )
 
 
@@ -36,6 +38,9 @@ class InboundMessage(OrganizationOwned):
     received_at = models.DateTimeField()
     handled_at = models.DateTimeField(null=True, blank=True)
     intent = models.CharField(max_length=12, choices=InboundIntent.choices, blank=True)
+    # The provider's payload as received, without the fields that name the person (numbers,
+    # names, usernames: outreach.privacy.without_personal), beside what we made of it.
+    raw = models.JSONField(null=True, blank=True)
     detected_language = models.CharField(max_length=3, blank=True)
     # The campaigns.Wave this reply or opt-out answers (the last to reach the sender within
     # the organization's attribution window), as a plain id like OutboundMessage.wave_id.
@@ -98,6 +103,13 @@ class OutboundMessage(OrganizationOwned):
     subscriber = models.ForeignKey(
         Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound"
     )
+    # The person (outreach.Contact) as a plain id: reports and fatigue caps count people.
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    # A wave message's place among the person's tries: 0 on their first channel, 1 for the
+    # fallback sent once that one is known to have failed, and so on.
+    fallback_step = models.PositiveSmallIntegerField(default=0)
+    # The WhatsApp template (outreach.MessageTemplate) it goes as, outside the 24-hour window.
+    template_id = models.BigIntegerField(null=True, blank=True)
     # Kept until sent: an under-age sign-up's goodbye still needs a number after erasure.
     to_address = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=8, choices=OutboundKind.choices)
@@ -169,6 +181,12 @@ class OutboundMessage(OrganizationOwned):
                 condition=models.Q(wave_id__isnull=False),
                 name="one_message_per_wave_subscriber_channel",
             ),
+            # One message per person and wave, a fallback only as the next step.
+            models.UniqueConstraint(
+                fields=["wave_id", "contact_id", "fallback_step"],
+                condition=models.Q(wave_id__isnull=False, contact_id__isnull=False),
+                name="one_message_per_wave_person_step",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -202,6 +220,8 @@ class MessageStatusEvent(models.Model):
     status = models.CharField(max_length=12)
     error_code = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # The provider's report as received, without what names the person (see InboundMessage).
+    raw = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["received_at"]
@@ -227,8 +247,11 @@ class StatusReportInbox(models.Model):
     channel_id = models.BigIntegerField()
     provider_message_id = models.CharField(max_length=64)
     provider_status = models.CharField(max_length=32)
+    # Ours (OutboundStatus, or "unknown"): each webhook translates its provider's at the edge.
+    status = models.CharField(max_length=12, default="unknown")
     error_code = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField()
+    raw = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.provider_message_id}: {self.provider_status} (waiting)"

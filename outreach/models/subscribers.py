@@ -61,15 +61,38 @@ class LanguageSource(models.TextChoices):
     CHOSEN = "chosen", "Chosen by the subscriber or staff"
 
 
-class Subscriber(OrganizationOwned):
-    """A young person reached through one channel. No ethnicity field, ever.
+class Contact(OrganizationOwned):
+    """One young person, whatever the channels they are reached on (their subscribers).
 
-    `consent_status` is derived from the consent ledger: only the consent services
-    write it, in the same transaction as the event they append.
+    Reach, fatigue caps, segments and the report's people are counted in contacts. Two
+    addresses belong to one contact only when they are the same phone number (SMS and
+    WhatsApp) or the person proved both ends with a link code: never by staff guessing.
     """
 
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Contact {self.pk}"
+
+
+class Subscriber(OrganizationOwned):
+    """One address of a young person (`scheme:address`) and its consent. No ethnicity, ever.
+
+    A contact (the person) has one subscriber per address: `tel:+254…` for SMS,
+    `whatsapp:+254…`, `telegram:<chat id>`, `messenger:<page-scoped id>`, each reached through
+    a channel of the organization whose kind speaks that scheme. Consent is per address:
+    joining on WhatsApp is not consent to SMS. `consent_status` is derived from the consent
+    ledger: only the consent services write it, in the same transaction as the event they
+    append. The person's profile (language, region, age band, gender, tags) is the same on
+    all their addresses: `subscriber_update` writes it to each.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="addresses")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="subscribers")
-    address = models.CharField(max_length=64, help_text="E.164 for SMS.")
+    scheme = models.CharField(max_length=10, default="tel")
+    address = models.CharField(
+        max_length=64, help_text="E.164 for SMS and WhatsApp; the chat or page-scoped id else."
+    )
     language = models.CharField(max_length=3)
     language_source = models.CharField(
         max_length=10, choices=LanguageSource.choices, default=LanguageSource.DEFAULT
@@ -95,7 +118,7 @@ class Subscriber(OrganizationOwned):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "address"], name="one_subscriber_per_address"
+                fields=["organization", "scheme", "address"], name="one_subscriber_per_address"
             ),
         ]
         indexes = [
@@ -110,6 +133,28 @@ class Subscriber(OrganizationOwned):
     def is_subscribed(self) -> bool:
         return self.consent_status == ConsentStatus.OPTED_IN
 
+    @property
+    def urn(self) -> str:
+        """`scheme:address`, e.g. `whatsapp:+254712345678` (never logged: it names the person)."""
+        return f"{self.scheme}:{self.address}"
+
+
+class LinkCode(models.Model):
+    """A short code sent to one address, to be typed on another: the proof that one person
+    holds both, after which the two are one contact. Stored as a hash, used once."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["code_hash"])]
+
+    def __str__(self) -> str:
+        return f"Link code for subscriber {self.subscriber_id}"
+
 
 class ConsentKind(models.TextChoices):
     OPT_IN = "opt_in", "Opt-in"
@@ -119,7 +164,7 @@ class ConsentKind(models.TextChoices):
 class ConsentSource(models.TextChoices):
     KEYWORD = "keyword", "Keyword texted by the subscriber"
     IMPORT = "import", "Imported paper sign-up"
-    CARRIER = "carrier", "Carrier reported the number unsubscribed"
+    CARRIER = "carrier", "The provider reported the person unsubscribed or blocked us"
     STAFF = "staff", "Recorded by staff"
 
 
@@ -152,6 +197,9 @@ class ConsentEvent(OrganizationOwned):
         db_constraint=False,
     )
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    # The address's scheme (tel, whatsapp, telegram, messenger): consent is per address, and
+    # the event says which kind of address it was even after the person is erased.
+    scheme = models.CharField(max_length=10, default="tel")
     kind = models.CharField(max_length=8, choices=ConsentKind.choices)
     source = models.CharField(max_length=8, choices=ConsentSource.choices)
     occurred_at = models.DateTimeField(help_text="UTC.")

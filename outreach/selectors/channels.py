@@ -13,20 +13,23 @@ import uuid
 from outreach.models import Channel
 
 TTL_SECONDS = 10.0
-_kept: dict[tuple[uuid.UUID, str], tuple[float, Channel | None]] = {}
+_kept: dict[tuple[uuid.UUID, tuple[str, ...]], tuple[float, Channel | None]] = {}
 _lock = threading.Lock()
 
 
-def webhook_channel(*, channel_uuid: uuid.UUID, kind: str, fresh: bool = False) -> Channel | None:
-    """The active channel of this kind with this UUID, or None."""
-    key = (channel_uuid, kind)
+def webhook_channel(
+    *, channel_uuid: uuid.UUID, kind: str | tuple[str, ...], fresh: bool = False
+) -> Channel | None:
+    """The active channel of this kind (or one of these kinds) with this UUID, or None."""
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    key = (channel_uuid, kinds)
     now = time.monotonic()
     kept = _kept.get(key)
     if kept is not None and not fresh and kept[0] > now:
         return kept[1]
     channel = (
         Channel.objects.select_related("organization")
-        .filter(uuid=channel_uuid, kind=kind, is_active=True)
+        .filter(uuid=channel_uuid, kind__in=kinds, is_active=True)
         .first()
     )
     with _lock:

@@ -55,6 +55,7 @@ def consent_record(
         organization_id=locked.organization_id,
         subscriber=locked,
         channel=channel or locked.channel,
+        scheme=locked.scheme,
         kind=kind,
         source=source,
         occurred_at=occurred_at or timezone.now(),
@@ -86,3 +87,32 @@ def status_from_ledger(subscriber: Subscriber) -> str:
     last = subscriber.consent_events.order_by("-occurred_at", "-id").values_list("kind", flat=True)
     kind = last.first()
     return STATUS_AFTER[kind] if kind else ConsentStatus.NONE
+
+
+def consent_opt_out_reported(
+    *,
+    channel: Channel,
+    address: str,
+    reason: str,
+    occurred_at: datetime | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> ConsentEvent | None:
+    """A provider says the person at `address` on `channel` left (Telegram: they blocked or
+    kicked the bot; WhatsApp: they stopped marketing messages): record it as their opt-out
+    of that address. None when they were not subscribed there (nothing to record)."""
+    with transaction.atomic():
+        subscriber = (
+            Subscriber.objects.select_for_update(no_key=True)
+            .filter(organization_id=channel.organization_id, scheme=channel.scheme, address=address)
+            .first()
+        )
+        if subscriber is None or subscriber.consent_status != ConsentStatus.OPTED_IN:
+            return None
+        return consent_record(
+            subscriber=subscriber,
+            kind=ConsentKind.OPT_OUT,
+            source=ConsentSource.CARRIER,
+            channel=channel,
+            occurred_at=occurred_at,
+            evidence={"reason": reason, **(evidence or {})},
+        )

@@ -89,6 +89,7 @@ def inbound_receive(
     from_address: str,
     body: str,
     received_at: datetime,
+    raw: dict | None = None,
 ) -> tuple[InboundMessage, bool]:
     """Store an inbound message once (providers retry) and route it after commit.
 
@@ -104,6 +105,7 @@ def inbound_receive(
                 from_address=from_address,
                 body=body,
                 received_at=received_at,
+                raw=raw,
             )
             stopped = inbound_stop_record_at_once(channel=channel, inbound=inbound)
     except IntegrityError:

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from outreach.channels.twilio_sms import STATUS_OF_TWILIO
 from outreach.models import (
     Channel,
     OutboundStatus,
@@ -45,9 +44,19 @@ ORPHAN_AFTER = timedelta(minutes=10)
 
 
 def status_receive(
-    *, channel: Channel, provider_message_id: str, provider_status: str, error_code: str = ""
+    *,
+    channel: Channel,
+    provider_message_id: str,
+    provider_status: str,
+    status: str,
+    error_code: str = "",
+    raw: dict | None = None,
 ) -> None:
-    """Take a verified report into the inbox; the next batch applies it."""
+    """Take a verified report into the inbox; the next batch applies it.
+
+    `status` is ours (OutboundStatus, or UNKNOWN): the webhook translated its provider's
+    word at the edge; `provider_status` is that word, kept beside it, as is `raw` (the
+    report without what names the person)."""
     with transaction.atomic():
         if not connection.savepoint_ids:  # our own transaction, not a caller's
             with connection.cursor() as cursor:
@@ -59,8 +68,10 @@ def status_receive(
             channel_id=channel.pk,
             provider_message_id=provider_message_id,
             provider_status=provider_status,
+            status=status if status in RANK else UNKNOWN,
             error_code=error_code,
             received_at=timezone.now(),
+            raw=raw,
         )
     _schedule_apply()
 
@@ -90,11 +101,10 @@ def status_reports_apply_all(*, limit: int = 2000, seconds: float = 20.0) -> int
 @cache
 def _apply_sql() -> str:
     # Our own status names only (no request data) are written into the SQL, once.
-    mapping = ", ".join(f"('{theirs}', '{ours}')" for theirs, ours in STATUS_OF_TWILIO.items())
     pairs = [(c, n) for c in RANK for n in [*RANK, UNKNOWN] if _moves_forward(c, n)]
     forward = ", ".join(f"('{current}', '{new}')" for current, new in pairs)
     rank = " ".join(f"WHEN '{name}' THEN {value}" for name, value in RANK.items())
-    names = [name for pair in STATUS_OF_TWILIO.items() for name in pair] + [*RANK]
+    names = [*RANK]
     if not all(name.replace("_", "").isalpha() for name in names):
         raise ValueError("unexpected status names")
     return f"""
@@ -112,23 +122,21 @@ def _apply_sql() -> str:
                                 AND i.provider_message_id <> '')
                 ORDER BY i.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
             )
-            RETURNING channel_id, provider_message_id, provider_status, error_code, received_at
+            RETURNING channel_id, provider_message_id, provider_status, status, error_code,
+                      received_at, raw
         ), resolved AS (
             SELECT b.channel_id, b.provider_message_id, b.provider_status, b.error_code,
-                   b.received_at, m.id AS message_id,
-                   coalesce(map.status, '{UNKNOWN}') AS status
+                   b.received_at, b.raw, m.id AS message_id, b.status
             FROM batch b
-            LEFT JOIN (VALUES {mapping}) AS map(provider_status, status)
-              ON map.provider_status = lower(b.provider_status)
             LEFT JOIN outreach_outboundmessage m
               ON m.channel_id = b.channel_id AND m.provider_message_id = b.provider_message_id
               AND b.provider_message_id <> ''
         ), stored AS (
             INSERT INTO outreach_messagestatusevent
                 (message_id, channel_id, provider_message_id, provider_status, status,
-                 error_code, received_at)
+                 error_code, received_at, raw)
             SELECT message_id, channel_id, provider_message_id, provider_status, status,
-                   error_code, received_at
+                   error_code, received_at, raw
             FROM resolved
             ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
             RETURNING message_id, status, error_code

@@ -13,11 +13,12 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from outreach.addresses import provider_address
+from outreach.channels.twilio_sms import STATUS_OF_TWILIO
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, InboundMessage
 from outreach.selectors.channels import webhook_channel
 from outreach.services.inbound import inbound_receive
-from outreach.services.status import status_receive
+from outreach.services.status import UNKNOWN, status_receive
 from outreach.webhooks.base import WebhookView
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class TwilioStatusView(TwilioWebhookView):
             channel=channel,
             provider_message_id=message_sid,
             provider_status=status[:32],
+            status=STATUS_OF_TWILIO.get(status.lower(), UNKNOWN),
             error_code=error_code[:16],
         )
         return HttpResponse(status=200)
