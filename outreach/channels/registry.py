@@ -2,12 +2,18 @@
 
 from outreach.channels.base import ChannelAdapter
 from outreach.channels.console import ConsoleAdapter
+from outreach.channels.messenger import MessengerAdapter
+from outreach.channels.telegram import TelegramAdapter
 from outreach.channels.twilio_sms import TwilioSmsAdapter
+from outreach.channels.whatsapp_cloud import WhatsAppCloudAdapter
 from outreach.models import Channel, ChannelKind
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     ChannelKind.CONSOLE: ConsoleAdapter(),
     ChannelKind.TWILIO_SMS: TwilioSmsAdapter(),
+    ChannelKind.TELEGRAM: TelegramAdapter(),
+    ChannelKind.WHATSAPP_CLOUD: WhatsAppCloudAdapter(),
+    ChannelKind.MESSENGER: MessengerAdapter(),
 }
 
 
