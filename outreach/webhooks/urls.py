@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach.webhooks import twilio
+from outreach.webhooks import telegram, twilio
 
 urlpatterns = [
     path(
@@ -12,5 +12,10 @@ urlpatterns = [
         "twilio/<uuid:channel_uuid>/status/",
         twilio.TwilioStatusView.as_view(),
         name="twilio-status",
+    ),
+    path(
+        "telegram/<uuid:channel_uuid>/",
+        telegram.TelegramUpdateView.as_view(),
+        name="telegram-update",
     ),
 ]
