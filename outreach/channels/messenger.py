@@ -12,7 +12,14 @@ from typing import Any
 from django.utils import timezone
 
 from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
-from outreach.channels.meta_graph import PERMANENT, TRANSIENT, ErrorTable, graph_request, throttled
+from outreach.channels.meta_graph import (
+    PERMANENT,
+    TRANSIENT,
+    ErrorTable,
+    graph_request,
+    stored_id,
+    throttled,
+)
 from outreach.errors import InvalidInput
 from outreach.models import Channel, OutboundStatus
 
@@ -58,7 +65,7 @@ class MessengerAdapter:
             raise TransportError(
                 "Meta answered without a message id.", permanent=False, outcome_unknown=True
             )
-        return SendResult(provider_message_id=mid, status=OutboundStatus.SENDING)
+        return SendResult(provider_message_id=stored_id(mid), status=OutboundStatus.SENDING)
 
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime

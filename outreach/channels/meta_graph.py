@@ -25,6 +25,9 @@ from outreach.privacy import mask_numbers_in_provider_text
 SIGNATURE_PREFIX = "sha256="
 CHALLENGE_MAX_LENGTH = 256  # Meta's hub.challenge is a short number; anything longer is not it
 TRANSIENT_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Our provider-id columns hold 64 characters; Messenger's mids run to 90 and more.
+STORED_ID_MAX_LENGTH = 64
+DIGEST_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,15 @@ def graph_error(
         unsubscribed=kind.unsubscribed,
         retry_after=_seconds(retry_after_header) or kind.retry_after,
     )
+
+
+def stored_id(provider_id: str) -> str:
+    """A Meta message id as we store it: itself when it fits our columns, else its digest,
+    so a send's record and the webhooks reporting on it still name it alike."""
+    if len(provider_id) <= STORED_ID_MAX_LENGTH:
+        return provider_id
+    digest = hashlib.sha256(provider_id.encode()).hexdigest()
+    return (DIGEST_PREFIX + digest)[:STORED_ID_MAX_LENGTH]
 
 
 def signature_valid(raw_body: bytes, header: str, app_secret: str) -> bool:

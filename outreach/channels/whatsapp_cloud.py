@@ -15,6 +15,7 @@ from outreach.channels.meta_graph import (
     ErrorKind,
     ErrorTable,
     graph_request,
+    stored_id,
     throttled,
 )
 from outreach.models import Channel, OutboundStatus, TemplateStatus
@@ -91,7 +92,7 @@ class WhatsAppCloudAdapter:
             raise TransportError(
                 "Meta answered without a message id.", permanent=False, outcome_unknown=True
             )
-        return SendResult(provider_message_id=wamid, status=OutboundStatus.SENDING)
+        return SendResult(provider_message_id=stored_id(wamid), status=OutboundStatus.SENDING)
 
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach.webhooks import telegram, twilio
+from outreach.webhooks import meta, telegram, twilio
 
 urlpatterns = [
     path(
@@ -17,5 +17,15 @@ urlpatterns = [
         "telegram/<uuid:channel_uuid>/",
         telegram.TelegramUpdateView.as_view(),
         name="telegram-update",
+    ),
+    path(
+        "whatsapp/<uuid:channel_uuid>/",
+        meta.WhatsAppCloudWebhookView.as_view(),
+        name="whatsapp-cloud-webhook",
+    ),
+    path(
+        "messenger/<uuid:channel_uuid>/",
+        meta.MessengerWebhookView.as_view(),
+        name="messenger-webhook",
     ),
 ]

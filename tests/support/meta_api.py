@@ -115,6 +115,8 @@ class FakeMetaApi:
         self.pages: dict[str, str] = {PAGE_ID: PAGE_TOKEN}
         self.calls: list[Call] = []
         self.posts: list[Post] = []
+        # The mids of the Messenger messages it took, as it answered them.
+        self.messenger_mids: list[str] = []
         # Templates GET /{waba-id}/message_templates lists, as Meta shapes them.
         self.templates: list[dict[str, Any]] = []
         # Post id → {"reactions": n, "comments": n, "shares": n}.
@@ -285,7 +287,11 @@ class FakeMetaApi:
             return _error(_Failure(INVALID_PARAMETER, 400, None, "(#100) Param recipient required"))
         if not text or body.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
             return _error(_Failure(INVALID_PARAMETER, 400, None, "(#100) Invalid message"))
-        return _Answer(200, {"recipient_id": recipient, "message_id": "m_" + uuid.uuid4().hex})
+        # Messenger's mids are long (about 90 characters): longer than our id columns.
+        mid = "m_" + base64.urlsafe_b64encode(uuid.uuid4().bytes * 4).decode().rstrip("=")
+        with self._lock:
+            self.messenger_mids.append(mid)
+        return _Answer(200, {"recipient_id": recipient, "message_id": mid})
 
     def _post(self, page_id: str, body: Any) -> _Answer:
         if not isinstance(body, dict) or not body.get("message"):

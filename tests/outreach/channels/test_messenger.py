@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from outreach.channels.base import NO_LOOKUP, TransportError
 from outreach.channels.messenger import MessengerAdapter, post_engagement, publish_post
+from outreach.channels.meta_graph import stored_id
 from outreach.errors import InvalidInput
 from outreach.models import OutboundStatus
 from tests.support.meta_api import PAGE_ID, PAGE_TOKEN, messenger_channel_for, running_meta_api
@@ -44,8 +45,17 @@ def test_a_text_goes_to_the_page_as_a_response_with_the_page_token(meta_api, cha
         "messaging_type": "RESPONSE",
         "message": {"text": "Amani kwa wote"},
     }
-    assert result.provider_message_id.startswith("m_")
+    assert result.provider_message_id == stored_id(meta_api.messenger_mids[0])
     assert result.status == OutboundStatus.SENDING
+
+
+def test_a_mid_longer_than_our_columns_is_kept_by_its_digest(meta_api, channel):
+    result = send(channel)
+
+    (mid,) = meta_api.messenger_mids
+    assert len(mid) > 64
+    assert len(result.provider_message_id) <= 64
+    assert result.provider_message_id == stored_id(mid) != stored_id(mid + "x")
 
 
 def test_a_channel_without_a_page_id_sends_as_me(meta_api, channel):
