@@ -5,7 +5,16 @@ import pytest
 
 from outreach.channels.base import NO_LOOKUP, TemplateCall, TransportError
 from outreach.channels.whatsapp_cloud import WhatsAppCloudAdapter
-from outreach.models import OutboundStatus, TemplateStatus
+from outreach.models import (
+    ConsentKind,
+    ConsentSource,
+    ConsentStatus,
+    OutboundStatus,
+    TemplateStatus,
+)
+from outreach.services.consent import consent_record
+from outreach.services.outbound import message_send, reply_queue
+from outreach.services.subscribers import subscriber_for_address
 from tests.support.meta_api import (
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -226,3 +235,35 @@ def test_a_template_status_meta_adds_later_is_not_sendable(meta_api, channel):
     (template,) = adapter.list_templates(channel)
 
     assert template.status == TemplateStatus.PAUSED
+
+
+def test_a_reply_goes_out_through_the_cloud_api_and_its_wamid_is_recorded(meta_api, channel):
+    person = subscriber_for_address(channel=channel, address=PERSON)
+    message = reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
+
+    message_send(message_id=message.pk)
+
+    message.refresh_from_db()
+    (call,) = meta_api.calls_to("POST", f"/v21.0/{PHONE_NUMBER_ID}/messages")
+    assert call.body["to"] == "254712345678"
+    assert call.body["text"] == {"body": "Karibu"}
+    assert message.provider_message_id.startswith("wamid.")
+    assert message.status == OutboundStatus.SENDING
+
+
+def test_a_send_refused_with_131050_fails_and_records_the_opt_out(meta_api, channel):
+    person = subscriber_for_address(channel=channel, address=PERSON)
+    consent_record(
+        subscriber=person, kind=ConsentKind.OPT_IN, source=ConsentSource.KEYWORD, channel=channel
+    )
+    meta_api.stopped_marketing(PERSON)
+    message = reply_queue(subscriber=person, body="Karibu", reply_key="help", language="sw")
+
+    message_send(message_id=message.pk)
+
+    message.refresh_from_db()
+    person.refresh_from_db()
+    assert message.status == OutboundStatus.FAILED
+    assert message.error_code == "131050"
+    assert "254712345678" not in message.error_message
+    assert person.consent_status == ConsentStatus.OPTED_OUT
