@@ -9,12 +9,13 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from outreach.models import (
     Channel,
@@ -25,8 +26,12 @@ from outreach.models import (
     ConsentStatus,
     InboundMessage,
     Organization,
+    OutboundMessage,
+    OutboundStatus,
     Subscriber,
 )
+from outreach.services.inbound import inbound_handle
+from outreach.services.outbound import message_send
 from tests.support.telegram_api import (
     BOT_TOKEN,
     SECRET_HEADER,
@@ -202,6 +207,40 @@ def test_a_stop_from_telegram_opts_the_person_out(post, bot):
     post(bot, update("stop"))
 
     assert Subscriber.objects.get().consent_status == ConsentStatus.OPTED_OUT
+
+
+def test_a_reply_to_someone_who_blocked_the_bot_records_their_opt_out(post, bot, telegram_api):
+    post(bot, update("start_deep_link"))
+    telegram_api.block_chat(CHAT)
+
+    post(bot, update("text"))  # answered with a reply Telegram refuses: blocked
+
+    assert Subscriber.objects.get().consent_status == ConsentStatus.OPTED_OUT
+    event = ConsentEvent.objects.get(kind=ConsentKind.OPT_OUT)
+    assert event.source == ConsentSource.CARRIER
+    assert event.evidence["provider_error"] == "403"
+    reply = OutboundMessage.objects.get(in_reply_to__provider_message_id="update:815000003")
+    assert reply.status == OutboundStatus.FAILED
+
+
+def test_a_reply_telegram_rate_limits_waits_its_retry_after(post, client, bot, telegram_api):
+    post(bot, update("start_deep_link"))
+    path = reverse("telegram-update", args=[bot.uuid])
+    # Stored, then routed and sent here, step by step (no on-commit work runs in this post).
+    client.post(
+        path, update("text"), content_type="application/json", headers={SECRET_HEADER: SECRET}
+    )
+    inbound_handle(inbound_id=InboundMessage.objects.get(provider_message_id="update:815000003").pk)
+    reply = OutboundMessage.objects.get(in_reply_to__provider_message_id="update:815000003")
+    telegram_api.rate_limit_next(retry_after=120)
+
+    outcome = message_send(message_id=reply.pk)
+
+    assert outcome.status == OutboundStatus.QUEUED
+    assert outcome.retry_in >= 120
+    reply.refresh_from_db()
+    assert reply.lease_expires_at >= timezone.now() + timedelta(seconds=110)  # not claimed before
+    assert len(telegram_api.sent_to(CHAT)) == 1  # the welcome only
 
 
 SECRETS = [
