@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from outreach.channels.base import NO_LOOKUP, SendResult, TransportError
+from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
 from outreach.models import Channel, OutboundStatus
 from outreach.privacy import mask_numbers_in_provider_text
 
@@ -53,11 +53,11 @@ class TelegramAdapter:
         *,
         to: str,
         body: str,
-        status_callback: str = "",
-        template: object = None,
+        status_callback: str,
+        template: TemplateCall | None = None,
     ) -> SendResult:
-        """Send `body` to the chat `to`; Telegram reports to the channel's webhook, not to
-        `status_callback`, and has no templates."""
+        """Send `body` to the chat `to`. Telegram has no templates and no window, so `body`
+        always goes; it reports nothing back, so `status_callback` is not used."""
         message = bot_call(channel, "sendMessage", {"chat_id": to, "text": body})
         message_id = message.get("message_id") if isinstance(message, dict) else None
         if message_id is None:

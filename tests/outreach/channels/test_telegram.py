@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from outreach.channels.base import NO_LOOKUP, TransportError
+from outreach.channels.base import NO_LOOKUP, TemplateCall, TransportError
 from outreach.channels.registry import ADAPTERS
 from outreach.channels.telegram import TelegramAdapter
 from outreach.models import Channel, ChannelKind, OutboundStatus
@@ -194,3 +194,11 @@ def test_no_log_line_shows_the_bot_token_or_the_chat(telegram_api, bot, caplog):
         assert secret not in line
         assert CHAT not in line
         assert "421337009" not in line
+
+
+def test_telegram_has_no_templates_so_the_text_itself_goes(telegram_api, bot):
+    template = TemplateCall(provider_template_id="", name="welcome", language="sw")
+
+    TelegramAdapter().send(bot, to=CHAT, body="Karibu!", status_callback="", template=template)
+
+    assert [message.text for message in telegram_api.sent_to(CHAT)] == ["Karibu!"]
