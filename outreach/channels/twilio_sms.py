@@ -1,13 +1,15 @@
 """Twilio SMS through the official SDK. Errors are classified by data, not by if-chains."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from outreach.channels.base import SendResult, TransportError
+from outreach.channels.base import SendResult, TemplateCall, TransportError
 from outreach.channels.twilio_client import twilio_client
 from outreach.models import Channel, OutboundStatus
 from outreach.privacy import mask_numbers_in_provider_text
@@ -19,6 +21,31 @@ PERMANENT_ERROR_CODES = frozenset(
 UNSUBSCRIBED_ERROR_CODE = 21610
 TRANSIENT_ERROR_CODES = frozenset({20429, 30001, 30003, 30008})
 TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class TwilioErrors:
+    """How a kind of Twilio channel reads Twilio's error codes; a code in none of them is
+    judged by its HTTP status. Tables add up (`SMS_ERRORS | WHATSAPP_ERRORS`)."""
+
+    permanent: frozenset[int]
+    transient: frozenset[int] = frozenset()
+    # The person opted out with Twilio or the channel: recorded as their opt-out.
+    unsubscribed: frozenset[int] = frozenset()
+
+    def __or__(self, other: "TwilioErrors") -> "TwilioErrors":
+        return TwilioErrors(
+            permanent=self.permanent | other.permanent,
+            transient=self.transient | other.transient,
+            unsubscribed=self.unsubscribed | other.unsubscribed,
+        )
+
+
+SMS_ERRORS = TwilioErrors(
+    permanent=PERMANENT_ERROR_CODES,
+    transient=TRANSIENT_ERROR_CODES,
+    unsubscribed=frozenset({UNSUBSCRIBED_ERROR_CODE}),
+)
 
 # Our "queued" means "waiting in our database": once Twilio holds a message, it is "sending".
 STATUS_OF_TWILIO = {
@@ -37,62 +64,86 @@ STATUS_OF_TWILIO = {
 
 
 class TwilioSmsAdapter:
-    def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
-        if not (channel.account_sid and channel.auth_token):
-            raise TransportError(
-                "The channel has no Twilio account SID or auth token.", permanent=True
-            )
-        sender = (
-            {"messaging_service_sid": channel.messaging_service_sid}
-            if channel.messaging_service_sid
-            else {"from_": channel.from_number}
-        )
-        client = twilio_client(channel.account_sid, channel.auth_token)
-        try:
-            message = client.messages.create(
-                to=to, body=body, status_callback=status_callback, **sender
-            )
-        except TwilioRestException as error:
-            raise classify(error) from error
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise unreachable(error) from error
-        except TwilioException as error:
-            # An answer we cannot read: Twilio may well have taken the message.
-            raise TransportError(
-                f"Twilio answered unexpectedly: {mask_numbers_in_provider_text(str(error))}",
-                permanent=False,
-                outcome_unknown=True,
-            ) from error
-        if not getattr(message, "sid", None):
-            raise TransportError("Twilio answered without a message SID.", permanent=True)
-        return SendResult(
-            provider_message_id=message.sid,
-            status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
-            price=_price(message.price),
-            price_unit=message.price_unit or "",
+    def send(
+        self,
+        channel: Channel,
+        *,
+        to: str,
+        body: str,
+        status_callback: str,
+        template: TemplateCall | None = None,
+    ) -> SendResult:
+        """Send `body` as an SMS (templates are WhatsApp's: an SMS goes as its text)."""
+        return message_create(
+            channel,
+            {"to": to, "body": body, "status_callback": status_callback, **sender_of(channel)},
+            SMS_ERRORS,
         )
 
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime
     ) -> SendResult | None:
         """Ask Twilio whether it already took this message (a worker died before recording)."""
-        client = twilio_client(channel.account_sid, channel.auth_token)
-        try:
-            recent = client.messages.list(to=to, limit=20)
-        except TwilioRestException as error:
-            raise classify(error) from error
-        except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
-            raise TransportError(
-                f"Twilio could not be asked: {type(error).__name__}", permanent=False
-            ) from error
-        for message in recent:
-            created = message.date_created
-            if message.body == body and (created is None or created >= since):
-                return SendResult(
-                    provider_message_id=message.sid,
-                    status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
-                )
-        return None
+        return message_find(channel, to=to, body=body, since=since, errors=SMS_ERRORS)
+
+
+def sender_of(channel: Channel, prefix: str = "") -> dict[str, str]:
+    """Who sends: the channel's Messaging Service if it has one, else its number."""
+    if channel.messaging_service_sid:
+        return {"messaging_service_sid": channel.messaging_service_sid}
+    return {"from_": prefix + channel.from_number.removeprefix(prefix)}
+
+
+def message_create(channel: Channel, params: dict[str, Any], errors: TwilioErrors) -> SendResult:
+    """POST one message (`params` as the SDK's `messages.create` takes them); raises
+    TransportError, classified by `errors`."""
+    if not (channel.account_sid and channel.auth_token):
+        raise TransportError("The channel has no Twilio account SID or auth token.", permanent=True)
+    client = twilio_client(channel.account_sid, channel.auth_token)
+    try:
+        message = client.messages.create(**params)
+    except TwilioRestException as error:
+        raise classify(error, errors) from error
+    except (requests.Timeout, requests.ConnectionError) as error:
+        raise unreachable(error) from error
+    except TwilioException as error:
+        # An answer we cannot read: Twilio may well have taken the message.
+        raise TransportError(
+            f"Twilio answered unexpectedly: {mask_numbers_in_provider_text(str(error))}",
+            permanent=False,
+            outcome_unknown=True,
+        ) from error
+    if not getattr(message, "sid", None):
+        raise TransportError("Twilio answered without a message SID.", permanent=True)
+    return SendResult(
+        provider_message_id=message.sid,
+        status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
+        price=_price(message.price),
+        price_unit=message.price_unit or "",
+    )
+
+
+def message_find(
+    channel: Channel, *, to: str, body: str, since: datetime, errors: TwilioErrors
+) -> SendResult | None:
+    """Twilio's record of a message with this text to `to` (as Twilio writes it) since `since`."""
+    client = twilio_client(channel.account_sid, channel.auth_token)
+    try:
+        recent = client.messages.list(to=to, limit=20)
+    except TwilioRestException as error:
+        raise classify(error, errors) from error
+    except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
+        raise TransportError(
+            f"Twilio could not be asked: {type(error).__name__}", permanent=False
+        ) from error
+    for message in recent:
+        created = message.date_created
+        if message.body == body and (created is None or created >= since):
+            return SendResult(
+                provider_message_id=message.sid,
+                status=STATUS_OF_TWILIO.get(message.status or "", OutboundStatus.SENDING),
+            )
+    return None
 
 
 def unreachable(error: requests.RequestException) -> TransportError:
@@ -104,12 +155,12 @@ def unreachable(error: requests.RequestException) -> TransportError:
     )
 
 
-def classify(error: TwilioRestException) -> TransportError:
+def classify(error: TwilioRestException, errors: TwilioErrors = SMS_ERRORS) -> TransportError:
     """Permanent or transient, from Twilio's error code first and its HTTP status second."""
     code = error.code or 0
-    if code in PERMANENT_ERROR_CODES:
+    if code in errors.permanent:
         permanent = True
-    elif code in TRANSIENT_ERROR_CODES:
+    elif code in errors.transient:
         permanent = False
     else:
         permanent = error.status not in TRANSIENT_HTTP_STATUSES
@@ -118,7 +169,7 @@ def classify(error: TwilioRestException) -> TransportError:
         f"Twilio {code or error.status}: {mask_numbers_in_provider_text(str(error.msg))}",
         permanent=permanent,
         provider_code=str(code or error.status),
-        unsubscribed=code == UNSUBSCRIBED_ERROR_CODE,
+        unsubscribed=code in errors.unsubscribed,
     )
 
 

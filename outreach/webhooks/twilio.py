@@ -1,8 +1,11 @@
-"""Twilio's inbound-message and status-callback webhooks, one URL pair per channel.
+"""Twilio's inbound-message and status-callback webhooks, one URL pair per channel, for SMS
+and WhatsApp channels alike.
 
 The URL carries the channel's UUID, so the channel — its organization and its auth
 token — is found before anything is trusted; the signature is then checked against
-the public URL (PUBLIC_BASE_URL), which stays right behind a proxy.
+the public URL (PUBLIC_BASE_URL), which stays right behind a proxy. Twilio writes a
+WhatsApp address `whatsapp:+254…`; the prefix of the channel's kind is taken off (a From
+of the other kind is refused), so the rest of Amani sees the number alone.
 """
 
 import logging
@@ -13,10 +16,13 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from outreach.addresses import provider_address
-from outreach.channels.twilio_sms import STATUS_OF_TWILIO
+from outreach.channels import twilio_whatsapp
+from outreach.channels.twilio_sms import SMS_ERRORS, STATUS_OF_TWILIO, TwilioErrors
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, InboundMessage
+from outreach.privacy import without_personal
 from outreach.selectors.channels import webhook_channel
+from outreach.services.consent import consent_opt_out_reported
 from outreach.services.inbound import inbound_receive
 from outreach.services.status import UNKNOWN, status_receive
 from outreach.webhooks.base import WebhookView
@@ -28,12 +34,51 @@ SID_MAX_LENGTH = InboundMessage._meta.get_field("provider_message_id").max_lengt
 ADDRESS_MAX_LENGTH = InboundMessage._meta.get_field("from_address").max_length  # 64
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
+# How Twilio writes an address on each kind of channel it serves (before the number).
+ADDRESS_PREFIX_OF_KIND = {
+    ChannelKind.TWILIO_SMS: "",
+    ChannelKind.TWILIO_WHATSAPP: twilio_whatsapp.ADDRESS_PREFIX,
+}
+# The error codes by which Twilio says the person left (in a failed message's status).
+ERRORS_OF_KIND: dict[str, TwilioErrors] = {
+    ChannelKind.TWILIO_SMS: SMS_ERRORS,
+    ChannelKind.TWILIO_WHATSAPP: twilio_whatsapp.WHATSAPP_ERRORS,
+}
+# Form fields that name or locate the person, kept out of `raw`: their numbers (From, To,
+# WaId, ChannelToAddress), WhatsApp profile name, where they are, a shared location, the
+# sender of the message they replied to, and ChannelMetadata (JSON holding name and WaId).
+# The text is out too: it is stored once, in the message's body.
+TWILIO_PERSONAL_KEYS = frozenset(
+    {
+        "From",
+        "To",
+        "Body",
+        "ProfileName",
+        "WaId",
+        "ChannelToAddress",
+        "ChannelMetadata",
+        "OriginalRepliedMessageSender",
+        "FromCity",
+        "FromState",
+        "FromZip",
+        "ToCity",
+        "ToState",
+        "ToZip",
+        "Latitude",
+        "Longitude",
+        "Address",
+        "Label",
+    }
+)
+
 
 class TwilioWebhookView(WebhookView):
     provider = "twilio"
 
     def load(self, request: HttpRequest, **kwargs: object) -> Channel:
-        channel = webhook_channel(channel_uuid=kwargs["channel_uuid"], kind=ChannelKind.TWILIO_SMS)
+        channel = webhook_channel(
+            channel_uuid=kwargs["channel_uuid"], kind=tuple(ADDRESS_PREFIX_OF_KIND)
+        )
         if channel is None:
             raise Http404("No such channel.")
         return channel
@@ -57,10 +102,7 @@ class TwilioInboundView(TwilioWebhookView):
         channel: Channel = context  # type: ignore[assignment]
         form = request.POST
         message_sid = _message_sid(form)
-        sender = _identifier(form.get("From", ""), "From", ADDRESS_MAX_LENGTH, required=True)
-        from_address = provider_address(sender, region=channel.country)
-        if len(from_address) > ADDRESS_MAX_LENGTH:
-            raise InvalidInput(f"At most {ADDRESS_MAX_LENGTH} characters.", field="From")
+        from_address = _address(channel, form.get("From", ""), "From")
         body = _body(form)
         if form.get("AccountSid") and form["AccountSid"] != channel.account_sid:
             logger.warning("twilio inbound for another account ignored on channel %s", channel.pk)
@@ -71,6 +113,7 @@ class TwilioInboundView(TwilioWebhookView):
             from_address=from_address,
             body=body,
             received_at=timezone.now(),
+            raw=_raw(form),
         )
         return _twiml()
 
@@ -87,19 +130,54 @@ class TwilioStatusView(TwilioWebhookView):
             form.get("MessageStatus") or form.get("SmsStatus") or "", "MessageStatus", None
         )
         error_code = _identifier(form.get("ErrorCode") or "", "ErrorCode", None)
+        left = error_code.isdigit() and int(error_code) in ERRORS_OF_KIND[channel.kind].unsubscribed
+        recipient = _address(channel, form.get("To", ""), "To") if left else ""
         status_receive(
             channel=channel,
             provider_message_id=message_sid,
             provider_status=status[:32],
             status=STATUS_OF_TWILIO.get(status.lower(), UNKNOWN),
             error_code=error_code[:16],
+            raw=_raw(form),
         )
+        if left:
+            # The message failed because the person opted out (WhatsApp's marketing opt-out).
+            consent_opt_out_reported(
+                channel=channel,
+                address=recipient,
+                reason=f"twilio_{error_code}",
+                occurred_at=timezone.now(),
+                evidence={"MessageSid": message_sid, "ErrorCode": error_code},
+            )
         return HttpResponse(status=200)
 
 
 def _message_sid(form: QueryDict) -> str:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     return _identifier(sid, "MessageSid", SID_MAX_LENGTH, required=True)
+
+
+def _address(channel: Channel, value: str, field: str) -> str:
+    """The number in a From or To as Twilio writes it on this kind of channel (whatsapp:+254…
+    on WhatsApp, +254… on SMS), refused naming `field` when written for another kind."""
+    written = _identifier(value, field, ADDRESS_MAX_LENGTH, required=True)
+    prefix = ADDRESS_PREFIX_OF_KIND[channel.kind]
+    if prefix and not written.startswith(prefix):
+        raise InvalidInput(f"A WhatsApp address, written {prefix}+<number>.", field=field)
+    if not prefix and ":" in written:
+        raise InvalidInput("A phone number, not a whatsapp:-style address.", field=field)
+    number = written.removeprefix(prefix).strip()
+    if not number:
+        raise InvalidInput("Required.", field=field)
+    address = provider_address(number, region=channel.country)
+    if len(address) > ADDRESS_MAX_LENGTH:
+        raise InvalidInput(f"At most {ADDRESS_MAX_LENGTH} characters.", field=field)
+    return address
+
+
+def _raw(form: QueryDict) -> dict:
+    """The form as Twilio posted it (one value per field), without what names the person."""
+    return without_personal(form.dict(), TWILIO_PERSONAL_KEYS)
 
 
 def _identifier(value: str, field: str, max_length: int | None, *, required: bool = False) -> str:

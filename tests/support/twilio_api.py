@@ -1,12 +1,25 @@
-"""A loopback server that speaks Twilio's Messages API, for tests and benchmarks.
+"""A loopback server that speaks Twilio's Messages and Content APIs, for tests and benchmarks.
 
-The official SDK is pointed at it (setting TWILIO_BASE_URL), so tests exercise the real SDK
-and never reach the internet. Served, under `/2010-04-01/Accounts/{AccountSid}/`:
+The official SDK is pointed at it (setting TWILIO_BASE_URL: every Twilio domain, path and
+query kept), so tests exercise the real SDK and never reach the internet. Served, under
+`/2010-04-01/Accounts/{AccountSid}/`:
 
 - `POST Messages.json`: send (201, recorded in `sent`);
 - `GET Messages.json`: the account's sent messages, newest first, filtered by `To`, `From`,
   `DateSent`, `DateSent<` and `DateSent>` and paged by `PageSize` and `Page`;
-- `GET Messages/{MessageSid}.json`: one message, or 404 with Twilio's error 20404.
+- `GET Messages/{MessageSid}.json`: one message, or 404 with Twilio's error 20404;
+
+and, from content.twilio.com, `GET /v1/ContentAndApprovals`: the account's Content
+templates with their WhatsApp approval (`add_content`), paged by `PageSize` and `PageToken`
+with Twilio's `meta` block, whose `next_page_url` names content.twilio.com as Twilio's does.
+
+WhatsApp: `To` and `From` written `whatsapp:+254…` (both, or neither: 63007 otherwise); a
+template goes as `ContentSid` (one of `add_content`'s, else 21655) with `ContentVariables`
+(a JSON object, else 21656) instead of `Body`, and is recorded with its text filled in, as
+Twilio lists it. `outside_window(number)` closes a person's 24-hour window: free text to
+them is refused with 63016 while a template goes. Twilio in fact accepts such a message and
+fails it a moment later (a status callback with ErrorCode 63016); the fake answers the REST
+call with 63016 instead, so the dispatcher sees the refusal at once.
 
 Answers follow Twilio's OpenAPI description (bodies shaped like its `create` example) and
 Twilio's error bodies: {"code", "message", "more_info", "status"}. A message here never moves
@@ -52,11 +65,18 @@ BODY_REQUIRED = 21602  # 400: Body (or MediaUrl / ContentSid) is required
 FROM_REQUIRED = 21603  # 400: a From or a MessagingServiceSid is required
 TO_REQUIRED = 21604  # 400: To is required
 INVALID_TO = 21211  # 400: "The 'To' number +254… is not a valid phone number."
+INVALID_CONTENT_SID = 21655  # 400: the ContentSid is not one of the account's
+INVALID_CONTENT_VARIABLES = 21656  # 400: ContentVariables is not a JSON object of strings
+CHANNEL_NOT_FOUND = 63007  # 400: no channel for the From address (e.g. SMS From, WhatsApp To)
+OUTSIDE_WINDOW = 63016  # free text to WhatsApp more than 24 hours after the person wrote
+WHATSAPP = "whatsapp:"
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9A-Za-z]+)/Messages\.json$")
 MESSAGE_PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9A-Za-z]+)/Messages/(?P<sid>(SM|MM)[0-9a-f]{32})\.json$"
 )
+CONTENT_AND_APPROVALS_PATH = "/v1/ContentAndApprovals"
+CONTENT_BASE_URL = "https://content.twilio.com"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
@@ -131,6 +151,9 @@ class FakeTwilioApi:
         self._failing_numbers: dict[str, _Failure] = {}
         self._failing_next: list[_Failure] = []
         self._after_accepting: list[_AfterAccepting] = []
+        self._outside_window: set[str] = set()
+        # Content templates as the Content API lists them (`add_content`), oldest first.
+        self.contents: list[dict[str, Any]] = []
         self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         host, bound_port = self._server.server_address[:2]
@@ -170,6 +193,49 @@ class FakeTwilioApi:
         with self._lock:
             self._after_accepting.extend(_AfterAccepting(drop=True) for _ in range(count))
 
+    def outside_window(self, number: str) -> None:
+        """Close `number`'s 24-hour WhatsApp window: free text to whatsapp:`number` is
+        refused with 63016 from now on (a template still goes)."""
+        with self._lock:
+            self._outside_window.add(number.removeprefix(WHATSAPP))
+
+    def add_content(
+        self,
+        friendly_name: str,
+        *,
+        language: str = "en",
+        body: str = "",
+        status: str = "approved",
+        category: str = "UTILITY",
+        account_sid: str = ACCOUNT_SID,
+        types: dict[str, Any] | None = None,
+    ) -> str:
+        """Add a Content template of `account_sid`, its WhatsApp approval `status` (approved,
+        pending, rejected, paused, unsubmitted …); returns its ContentSid (HX…)."""
+        sid = "HX" + uuid.uuid4().hex
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record = {
+            "date_created": now,
+            "date_updated": now,
+            "sid": sid,
+            "account_sid": account_sid,
+            "friendly_name": friendly_name,
+            "language": language,
+            "variables": {},
+            "types": types if types is not None else {"twilio/text": {"body": body}},
+            "approval_requests": {
+                "name": friendly_name,
+                "category": category,
+                "content_type": "twilio/text",
+                "status": status,
+                "rejection_reason": "",
+                "allow_category_change": True,
+            },
+        }
+        with self._lock:
+            self.contents.append(record)
+        return sid
+
     def sent_to(self, to: str) -> list[SentMessage]:
         """The accepted sends to `to`, oldest first."""
         with self._lock:
@@ -181,13 +247,15 @@ class FakeTwilioApi:
             self.accounts[account_sid] = auth_token
 
     def reset(self) -> None:
-        """Forget what was sent and asked, every failure to come and the latency (accounts stay)."""
+        """Forget what was sent and asked, every failure to come, the closed windows and the
+        latency (accounts and Content templates stay)."""
         with self._lock:
             self.sent.clear()
             self.calls.clear()
             self._failing_numbers.clear()
             self._failing_next.clear()
             self._after_accepting.clear()
+            self._outside_window.clear()
             self.latency = 0.0
 
     def close(self) -> None:
@@ -213,6 +281,8 @@ class FakeTwilioApi:
         latency = self.latency
         if latency > 0:
             time.sleep(latency)
+        if route == CONTENT_AND_APPROVALS_PATH and method == "GET":
+            return self._contents(authorization, query)
         many, one = MESSAGES_PATH.match(route), MESSAGE_PATH.match(route)
         match = many if method in ("POST", "GET") else None
         match = match or (one if method == "GET" else None)
@@ -245,7 +315,16 @@ class FakeTwilioApi:
             failure = self._failing_numbers.get(params["To"])
             if failure is not None:
                 return _error(failure, to=params["To"])
-            message = _sent_message(account_sid, params, received_at)
+            content, problem = self._content_for(account_sid, params)
+            if problem is not None:
+                return _error(problem)
+            if (
+                content is None
+                and params["To"].startswith(WHATSAPP)
+                and params["To"].removeprefix(WHATSAPP) in self._outside_window
+            ):
+                return _error(_Failure(OUTSIDE_WINDOW, 400))
+            message = _sent_message(account_sid, params, received_at, content)
             self.sent.append(message)
             after = self._after_accepting.pop(0) if self._after_accepting else _AfterAccepting()
         return _Answer(201, _resource(message, params), hold=after.hold, drop=after.drop)
@@ -294,17 +373,87 @@ class FakeTwilioApi:
             },
         )
 
+    def _contents(self, authorization: str | None, query: Mapping[str, str]) -> _Answer:
+        """GET /v1/ContentAndApprovals: the account's templates, oldest first, a page at a time."""
+        account_sid = self._account_of(authorization)
+        if account_sid is None:
+            return _error(
+                _Failure(AUTHENTICATE, 401, "Authenticate"),
+                {"WWW-Authenticate": 'Basic realm="Twilio API"'},
+            )
+        try:
+            size = min(max(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+            start = int(query["PageToken"].removeprefix("PA")) if "PageToken" in query else 0
+            page = int(query.get("Page", 0))
+        except ValueError:
+            return _error(_Failure(20001, 400, "Invalid PageSize, Page or PageToken"))
+        with self._lock:
+            found = [c for c in self.contents if c["account_sid"] == account_sid]
+        shown = found[start : start + size]
+
+        def page_url(number: int, token: str | None) -> str:
+            params = {"PageSize": size, "Page": number, **({"PageToken": token} if token else {})}
+            return f"{CONTENT_BASE_URL}{CONTENT_AND_APPROVALS_PATH}?{urlencode(params)}"
+
+        more = len(found) > start + size
+        return _Answer(
+            200,
+            {
+                "contents": shown,
+                "meta": {
+                    "page": page,
+                    "page_size": size,
+                    "first_page_url": page_url(0, None),
+                    "previous_page_url": (
+                        page_url(page - 1, f"PA{max(start - size, 0)}") if start > 0 else None
+                    ),
+                    "url": page_url(page, f"PA{start}" if start else None),
+                    "next_page_url": page_url(page + 1, f"PA{start + size}") if more else None,
+                    "key": "contents",
+                },
+            },
+        )
+
+    def _content_for(
+        self, account_sid: str, params: Mapping[str, str]
+    ) -> tuple[dict[str, Any] | None, _Failure | None]:
+        """The template a send names (ContentSid) and its variables checked; call locked."""
+        sid = params.get("ContentSid")
+        if not sid:
+            return None, None
+        content = next(
+            (c for c in self.contents if c["sid"] == sid and c["account_sid"] == account_sid),
+            None,
+        )
+        if content is None:
+            return None, _Failure(INVALID_CONTENT_SID, 400, "The ContentSid is Invalid")
+        try:
+            variables = json.loads(params.get("ContentVariables") or "{}")
+        except ValueError:
+            variables = None
+        if not isinstance(variables, dict) or not all(
+            isinstance(value, str) for value in variables.values()
+        ):
+            return None, _Failure(
+                INVALID_CONTENT_VARIABLES, 400, "The ContentVariables Parameter is invalid"
+            )
+        return content, None
+
     def _authenticated(self, account_sid: str, authorization: str | None) -> bool:
+        return self._account_of(authorization) == account_sid
+
+    def _account_of(self, authorization: str | None) -> str | None:
+        """The account whose SID and auth token the Basic credentials are, or None."""
         scheme, _, credentials = (authorization or "").partition(" ")
         if scheme.lower() != "basic":
-            return False
+            return None
         try:
             user, _, token = base64.b64decode(credentials, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return False
+            return None
         with self._lock:
             expected = self.accounts.get(user)
-        return user == account_sid and expected is not None and token == expected
+        return user if expected is not None and token == expected else None
 
 
 @contextmanager
@@ -393,6 +542,10 @@ def _invalid(params: Mapping[str, str]) -> _Failure | None:
         return _Failure(FROM_REQUIRED, 400, "A 'From' phone number is required.")
     if not any(params.get(name) for name in ("Body", "MediaUrl", "ContentSid")):
         return _Failure(BODY_REQUIRED, 400, "Message body is required.")
+    sender = params.get("From")
+    if sender and sender.startswith(WHATSAPP) != params["To"].startswith(WHATSAPP):
+        message = "Twilio could not find a Channel with the specified From address"
+        return _Failure(CHANNEL_NOT_FOUND, 400, message)
     return None
 
 
@@ -426,14 +579,17 @@ def _moment(value: str) -> date | datetime:
 
 
 def _sent_message(
-    account_sid: str, params: Mapping[str, str], received_at: datetime
+    account_sid: str,
+    params: Mapping[str, str],
+    received_at: datetime,
+    content: Mapping[str, Any] | None = None,
 ) -> SentMessage:
     return SentMessage(
         account_sid=account_sid,
         to=params["To"],
         from_=params.get("From") or None,
         messaging_service_sid=params.get("MessagingServiceSid") or None,
-        body=params.get("Body", ""),
+        body=_filled_in(content, params) if content else params.get("Body", ""),
         status_callback=params.get("StatusCallback") or None,
         sid="SM" + uuid.uuid4().hex,
         params=dict(params),
@@ -470,6 +626,13 @@ def _resource(message: SentMessage, params: Mapping[str, str]) -> dict[str, Any]
     }
 
 
+def _filled_in(content: Mapping[str, Any], params: Mapping[str, str]) -> str:
+    """A template's text with its {{1}}-style placeholders filled from ContentVariables."""
+    text = str((content["types"].get("twilio/text") or {}).get("body", ""))
+    variables = json.loads(params.get("ContentVariables") or "{}")
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: variables.get(m.group(1), m.group(0)), text)
+
+
 def _segments(body: str) -> int:
     return sms_length(body).segments
 
@@ -482,6 +645,10 @@ def _message_for(code: int, to: str = "") -> str:
         INVALID_TO: f"The 'To' number {to} is not a valid phone number.",
         21610: "Attempt to send to unsubscribed recipient",
         21614: "'To' number is not a valid mobile number",
+        OUTSIDE_WINDOW: (
+            "Failed to send freeform message because you are outside the allowed window. "
+            "If you are using WhatsApp, please use a Message Template."
+        ),
     }
     return known.get(code, f"Twilio error {code}")
 
