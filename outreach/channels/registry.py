@@ -5,12 +5,14 @@ from outreach.channels.console import ConsoleAdapter
 from outreach.channels.messenger import MessengerAdapter
 from outreach.channels.telegram import TelegramAdapter
 from outreach.channels.twilio_sms import TwilioSmsAdapter
+from outreach.channels.twilio_whatsapp import TwilioWhatsAppAdapter
 from outreach.channels.whatsapp_cloud import WhatsAppCloudAdapter
 from outreach.models import Channel, ChannelKind
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     ChannelKind.CONSOLE: ConsoleAdapter(),
     ChannelKind.TWILIO_SMS: TwilioSmsAdapter(),
+    ChannelKind.TWILIO_WHATSAPP: TwilioWhatsAppAdapter(),
     ChannelKind.TELEGRAM: TelegramAdapter(),
     ChannelKind.WHATSAPP_CLOUD: WhatsAppCloudAdapter(),
     ChannelKind.MESSENGER: MessengerAdapter(),
