@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns.services.fanout import fanout_wave
+from campaigns.services.fanout import fallback_after_failures, fanout_wave
 from campaigns.services.rollups import waves_rollup_due
 from campaigns.services.waves import dispatch_wave_channels, waves_tick
 
@@ -29,3 +29,12 @@ def fanout(wave_id: int) -> dict[str, int]:
 def rollup() -> list[int]:
     """Idempotent: each wave's report cells are recomputed whole from the source tables."""
     return waves_rollup_due()
+
+
+@shared_task(name="campaigns.tasks.fallback")
+def fallback(message_ids: list[int]) -> int:
+    """Idempotent: the unique (wave, person, step) constraint keeps one fallback per failure."""
+    waves = fallback_after_failures(message_ids=message_ids)
+    for wave_id in waves:
+        dispatch_wave_channels(wave_id)
+    return len(waves)

@@ -97,3 +97,7 @@ def spec_of(kind: str) -> ChannelKindSpec:
 
 def kinds_with_scheme(scheme: str) -> list[str]:
     return [kind for kind, spec in KINDS.items() if spec.scheme == scheme]
+
+
+# Kinds whose provider is told per message where to report its status (StatusCallback).
+TWILIO_KINDS = ("twilio_sms", "twilio_whatsapp")

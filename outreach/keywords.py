@@ -22,6 +22,7 @@ class Intent(StrEnum):
     START = "start"
     HELP = "help"
     LANGUAGE = "language"
+    LINK = "link"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class KeywordMatch:
     exact: bool
     argument: str
     target_language: str | None = None
+
+    @property
+    def everywhere(self) -> bool:
+        """A stop on every channel: STOPALL, or a stop followed by "all" / "everything"."""
+        if self.intent is not Intent.STOP:
+            return False
+        first = self.argument.partition(" ")[0]
+        return normalize(self.keyword.word) in STOP_EVERYWHERE_WORDS or first in ALL_WORDS
 
 
 class KeywordSet:
@@ -116,6 +125,17 @@ DEFAULT_KEYWORDS: tuple[Keyword, ...] = (
     Keyword("LUGHA", Intent.LANGUAGE, "sw"),
     Keyword("LANGUE", Intent.LANGUAGE, "fr"),
     Keyword("IDIOMA", Intent.LANGUAGE, "es"),
+    # A code to prove that two of one's addresses (a Telegram chat, a phone) are one person.
+    Keyword("LINK", Intent.LINK, "en"),
+    Keyword("UNGANISHA", Intent.LINK, "sw"),
+    Keyword("LIER", Intent.LINK, "fr"),
+    Keyword("VINCULAR", Intent.LINK, "es"),
+)
+
+# Stop words that stop every channel of the person, and the words after STOP that do too.
+STOP_EVERYWHERE_WORDS: frozenset[str] = frozenset({"stopall"})
+ALL_WORDS: frozenset[str] = frozenset(
+    {"all", "everything", "yote", "kila", "kabisa", "tout", "tous", "todo", "todos"}
 )
 
 # Stop words that opt out wherever they appear; weak ones ("END", "QUIT") only as the first

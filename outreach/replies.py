@@ -23,6 +23,10 @@ REPLY_KEYS = (
     "not_subscribed",
     "language_changed",
     "language_unknown",
+    "goodbye_everywhere",
+    "link_code",
+    "linked",
+    "link_failed",
 )
 
 DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
@@ -47,6 +51,14 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "HELP for help.",
         "language_changed": "We will write to you in English from now on.",
         "language_unknown": "Reply LANG followed by one of: {language_codes}.",
+        "goodbye_everywhere": "You will get no more messages from {organization} on any app "
+        "or number. Reply START on any of them to come back.",
+        "link_code": "Your code is {code}. To get our messages on another app too, send LINK "
+        "{code} there within 15 minutes.",
+        "linked": "Done: we now know this is you on both. Reply STOP here to stop here only, "
+        "STOPALL to stop everywhere.",
+        "link_failed": "That code did not work (wrong or more than 15 minutes old). Send LINK "
+        "on your other app for a new one.",
     },
     "sw": {
         "welcome": "Karibu kwenye jumbe za amani za {organization}! Jumbe chache kwa wiki, "
@@ -67,6 +79,14 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "MSAADA kwa msaada.",
         "language_changed": "Tutakuandikia kwa Kiswahili kuanzia sasa.",
         "language_unknown": "Jibu LUGHA ikifuatiwa na mojawapo ya: {language_codes}.",
+        "goodbye_everywhere": "Hutapokea jumbe zaidi kutoka {organization} kwenye programu "
+        "wala nambari yoyote. Jibu START kwenye yoyote kurudi.",
+        "link_code": "Nambari yako ni {code}. Kupokea jumbe zetu kwenye programu nyingine pia, "
+        "tuma UNGANISHA {code} huko ndani ya dakika 15.",
+        "linked": "Imekamilika: sasa tunajua ni wewe kwenye zote mbili. Jibu ACHA hapa "
+        "kusitisha hapa tu, STOPALL kusitisha kila mahali.",
+        "link_failed": "Nambari hiyo haikufanya kazi (si sahihi au imepita dakika 15). Tuma "
+        "UNGANISHA kwenye programu yako nyingine upate mpya.",
     },
     "fr": {
         "welcome": "Bienvenue aux messages de paix de {organization} ! Quelques messages par "
@@ -89,6 +109,14 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "{organization}, ou AIDE pour l'aide.",
         "language_changed": "Nous vous écrirons en français désormais.",
         "language_unknown": "Répondez LANGUE suivi de : {language_codes}.",
+        "goodbye_everywhere": "Vous ne recevrez plus de messages de {organization} sur "
+        "aucune application ni aucun numéro. Répondez START sur l'un d'eux pour revenir.",
+        "link_code": "Votre code est {code}. Pour recevoir nos messages sur une autre "
+        "application aussi, envoyez-y LIER {code} dans les 15 minutes.",
+        "linked": "C'est fait : nous savons que c'est vous sur les deux. Répondez STOP ici "
+        "pour arrêter ici seulement, STOPALL pour arrêter partout.",
+        "link_failed": "Ce code n'a pas marché (faux ou de plus de 15 minutes). Envoyez LIER "
+        "sur votre autre application pour en avoir un nouveau.",
     },
     "es": {
         "welcome": "¡Bienvenido a los mensajes de paz de {organization}! Pocos mensajes por "
@@ -111,6 +139,14 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "o AYUDA para ayuda.",
         "language_changed": "Te escribiremos en español a partir de ahora.",
         "language_unknown": "Responde IDIOMA seguido de: {language_codes}.",
+        "goodbye_everywhere": "No recibirás más mensajes de {organization} en ninguna "
+        "aplicación ni número. Responde START en cualquiera para volver.",
+        "link_code": "Tu código es {code}. Para recibir nuestros mensajes también en otra "
+        "aplicación, envía allí VINCULAR {code} en los próximos 15 minutos.",
+        "linked": "Listo: ahora sabemos que eres tú en ambas. Responde STOP aquí para parar "
+        "solo aquí, STOPALL para parar en todas.",
+        "link_failed": "Ese código no funcionó (incorrecto o de más de 15 minutos). Envía "
+        "VINCULAR en tu otra aplicación para recibir uno nuevo.",
     },
 }
 

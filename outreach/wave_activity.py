@@ -8,7 +8,7 @@ Redis costs little: every recent wave is recomputed at least every few minutes a
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import redis
 from django.db import transaction
@@ -25,6 +25,24 @@ def waves_changed(wave_ids: Iterable[int | None]) -> None:
     ids = {int(wave_id) for wave_id in wave_ids if wave_id}
     if ids:
         transaction.on_commit(lambda: _mark(ids))
+
+
+FailureHandler = Callable[[list[int]], None]
+_failure_handlers: list[FailureHandler] = []
+
+
+def register_failure_handler(handler: FailureHandler) -> None:
+    """Let campaigns act when wave messages fail for good (a fallback channel). Idempotent."""
+    if handler not in _failure_handlers:
+        _failure_handlers.append(handler)
+
+
+def wave_messages_failed(message_ids: Iterable[int]) -> None:
+    """These wave messages failed for good (an error, or undelivered): once the current
+    transaction commits, tell the handlers (campaigns sends the next channel's message)."""
+    ids = sorted(set(message_ids))
+    if ids and _failure_handlers:
+        transaction.on_commit(lambda: [handler(ids) for handler in _failure_handlers])
 
 
 def waves_changed_take() -> set[int] | None:

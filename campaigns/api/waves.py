@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
 from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveStatus, WaveTransition
+from campaigns.selectors.recipients import wave_channels
 from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.selectors.waves import (
     longest_region_name,
@@ -68,7 +69,11 @@ class WaveInputSerializer(StrictInputSerializer):
         max_length=20, required=False, allow_blank=True, help_text="E.g. E-7d 18:00, E+1d 09:00."
     )
     segment = serializers.IntegerField(required=False, allow_null=True)
-    channels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    channels = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Channel ids in order of preference (first choice first).",
+    )
     priority = serializers.ChoiceField(choices=["normal", "urgent"], required=False)
     variants = VariantInputSerializer(many=True, required=False)
     poll = PollInputSerializer(
@@ -140,6 +145,11 @@ class WaveSerializer(serializers.ModelSerializer):
     )
     sensitive_terms = serializers.SerializerMethodField()
     poll = serializers.SerializerMethodField()
+    channels = serializers.SerializerMethodField(
+        help_text="Channel ids in order of preference: each person gets the wave on the first "
+        "where they have consent (and a window or an approved template), the next only after "
+        "a known failure."
+    )
 
     class Meta:
         model = Wave
@@ -204,6 +214,9 @@ class WaveSerializer(serializers.ModelSerializer):
             "until_local": hold.until.astimezone(ZoneInfo(zone)),
             "timezone": zone,
         }
+
+    def get_channels(self, wave: Wave) -> list[int]:
+        return [channel.pk for channel in wave_channels(wave)]
 
     def get_variants(self, wave: Wave) -> list[dict[str, Any]]:
         price, currency = wave_price(wave)

@@ -1,8 +1,11 @@
-"""Fan-out: a sending wave and its segment → one queued outbound message per subscriber.
+"""Fan-out: a sending wave and its segment → one queued outbound message per person.
 
-Set-based and chunked by subscriber id, so memory stays flat at a million subscribers:
-each chunk is one INSERT … SELECT. The unique (wave, subscriber, channel) constraint makes
-a re-run a no-op. Each subscriber gets the variant in their language, or the campaign default;
+Set-based and chunked by person (contact) id, so memory stays flat at a million people:
+each chunk is one INSERT … SELECT of the wave's recipients (campaigns.selectors.recipients:
+each person's first address the wave's channels, consent and windows allow). The unique
+(wave, address) and (wave, person, fallback step) constraints make a re-run a no-op; a
+fallback to the next channel follows a known failure only (`fallback_after_failures`).
+Each person gets the variant in their language, or the campaign default;
 `{region}` and `{campaign}` are filled in, each `{link:URL}` becomes a tracked short link
 (one per wave, language and URL; see campaigns.links), the opt-out footer is added on a
 subscriber's first message of the campaign and every Nth; the fatigue cap skips
@@ -11,7 +14,6 @@ those who had enough this week, counted as capped.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -21,14 +23,18 @@ from django.utils import timezone
 from campaigns.composition import message_as_sent, variant_stats
 from campaigns.links import short_link_for
 from campaigns.models import Wave, WavePriority, WaveStatus
+from campaigns.selectors.recipients import Failed, VariantRow, recipients_sql
 from campaigns.selectors.segments import segment_members
-from campaigns.selectors.waves import (
-    earlier_wave_ids,
-    fatigued_subscribers,
-    footer_due_sql,
-    longest_region_name,
+from campaigns.selectors.waves import fatigued_contacts, longest_region_name
+from outreach.channels.base import NO_LOOKUP
+from outreach.message_templates import template_text
+from outreach.models import (
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    Subscriber,
+    TemplateStatus,
 )
-from outreach.models import OutboundKind, OutboundMessage, OutboundStatus, Subscriber
 from outreach.wave_activity import waves_changed
 
 CHUNK = 50_000
@@ -38,20 +44,11 @@ FANOUT_GRACE = timedelta(minutes=2)
 FANOUT_LOCK = 0x616D_6600  # the advisory-lock namespace of fan-outs; the second key is the wave
 ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
 PRIORITY_OF = {WavePriority.URGENT: 1, WavePriority.NORMAL: 2}
+# Failures nobody saw happen (the provider may have taken the message): no fallback follows.
+NOT_A_KNOWN_FAILURE = (NO_LOOKUP, "unknown")
 # Where each subscriber's region goes, put in by SQL: a control character no message carries,
 # so a literal "{{region}}" (sent as "{region}") is not filled in.
 REGION_SLOT = "\x1e"
-
-
-@dataclass(frozen=True)
-class _Variant:
-    """A variant as sent, REGION_SLOT left for each subscriber's: without and with the footer."""
-
-    language: str
-    body: str
-    segments: int
-    body_with_footer: str
-    segments_with_footer: int
 
 
 def fanout_wave(*, wave_id: int) -> dict[str, int]:
@@ -71,22 +68,23 @@ def _fanout(wave_id: int) -> dict[str, int]:
         return {}
     members = segment_members(wave.segment).filter(channel__in=wave.channels.all())
     cap = wave.campaign.fatigue_cap_per_week
-    capped = fatigued_subscribers(wave.organization_id, cap, excluding_wave_id=wave.pk)
-    targeted = members.count()
-    capped_count = members.filter(pk__in=capped).count() if capped is not None else 0
+    capped = fatigued_contacts(wave.organization_id, cap, excluding_wave_id=wave.pk)
+    targeted = _people(members)
+    capped_count = _people(members.filter(contact_id__in=capped)) if capped is not None else 0
     variants = _variants(wave)
-    bounds = members.order_by().aggregate(low=Min("pk"), high=Max("pk"))
+    bounds = members.order_by().aggregate(low=Min("contact_id"), high=Max("contact_id"))
     low, high = bounds["low"] or 0, bounds["high"] or -1
     for start in range(low - 1, high, CHUNK):
-        chunk = members.filter(pk__gt=start, pk__lte=start + CHUNK)
+        # Chunks by person: all of a person's addresses are weighed in one chunk.
+        chunk = members.filter(contact_id__gt=start, contact_id__lte=start + CHUNK)
         if capped is not None:
-            # The cap counted for this chunk's subscribers only: one pass over recent messages.
+            # The cap counted for this chunk's people only: one pass over recent messages.
             chunk = chunk.exclude(
-                pk__in=fatigued_subscribers(
+                contact_id__in=fatigued_contacts(
                     wave.organization_id,
                     cap,
                     excluding_wave_id=wave.pk,
-                    subscribers_between=(start + 1, start + CHUNK),
+                    contacts_between=(start + 1, start + CHUNK),
                 )
             )
         inserted_as = _chunk_status(wave.pk)
@@ -109,12 +107,68 @@ def _fanout(wave_id: int) -> dict[str, int]:
             # Planner statistics for the rows just added, before dispatch and the next
             # wave's fatigue cap query them (autovacuum would get there, but later).
             cursor.execute("ANALYZE outreach_outboundmessage")
-    audience = {"targeted": targeted, "fatigue_capped": capped_count, "queued": queued}
+    audience = {
+        "targeted": targeted,
+        "fatigue_capped": capped_count,
+        "queued": queued,
+        # People with no address the wave may use now (a WhatsApp or Messenger window
+        # closed and no approved template): not sent, counted.
+        "no_open_channel": max(0, targeted - capped_count - queued),
+    }
     # A pause or cancel after the last chunk's commit takes its messages itself (each chunk
     # followed the wave's state under its lock): only the audience is left to record.
     Wave.objects.filter(pk=wave.pk).update(audience=audience, fanned_out_at=timezone.now())
     waves_changed([wave.pk])
     return audience
+
+
+def fallback_after_failures(*, message_ids: list[int]) -> list[int]:
+    """For each of these wave messages that failed for good, the person's next channel.
+
+    Sent only once the first is known to have failed (a permanent error, or undelivered),
+    never as a guess: not after an outcome nobody saw (NO_LOOKUP), nor for a cancelled or
+    finished wave. At most one message per (wave, address) and per (wave, person, step),
+    guarded by the database, so two reports of the same failure add one fallback.
+    Returns the waves that got new messages (their channels need a dispatcher).
+    """
+    failed = list(
+        OutboundMessage.objects.filter(
+            pk__in=message_ids,
+            kind=OutboundKind.WAVE,
+            status__in=[OutboundStatus.FAILED, OutboundStatus.UNDELIVERED],
+            contact_id__isnull=False,
+            subscriber__isnull=False,
+        )
+        .exclude(error_code__in=NOT_A_KNOWN_FAILURE)
+        .values("wave_id", "contact_id", "channel_id", "subscriber_id", "fallback_step")
+    )
+    added: list[int] = []
+    for wave_id in sorted({row["wave_id"] for row in failed}):
+        wave = Wave.objects.select_related("campaign", "segment").get(pk=wave_id)
+        # A wave all handed over (sent) still owes the person its message: a receipt saying
+        # "undelivered" often comes after the last send.
+        inserted_as = (
+            OutboundStatus.QUEUED if wave.status == WaveStatus.SENT else _chunk_status(wave.pk)
+        )
+        if inserted_as is None or wave.segment is None:
+            continue
+        after = [
+            Failed(r["contact_id"], r["channel_id"], r["subscriber_id"], r["fallback_step"])
+            for r in failed
+            if r["wave_id"] == wave_id
+        ]
+        members = segment_members(wave.segment).filter(
+            channel__in=wave.channels.all(), contact_id__in=[f.contact_id for f in after]
+        )
+        with transaction.atomic():
+            if _insert_select(wave, members, _variants(wave), inserted_as, after=after):
+                added.append(wave.pk)
+        waves_changed([wave.pk])
+    return added
+
+
+def _people(members: QuerySet[Subscriber]) -> int:
+    return members.order_by().values("contact_id").distinct().count()
 
 
 @contextmanager
@@ -156,11 +210,11 @@ def _chunk_status(wave_id: int, *, lock: bool = False) -> str | None:
     }.get(status)
 
 
-def _variants(wave: Wave) -> dict[str, _Variant]:
+def _variants(wave: Wave) -> list[VariantRow]:
     campaign = wave.campaign
     longest = longest_region_name(campaign.organization_id)
-    result = {}
-    for variant in wave.variants.all():
+    result = []
+    for variant in wave.variants.select_related("template"):
         sent = {}
         for with_footer in (False, True):
             body = message_as_sent(
@@ -183,66 +237,57 @@ def _variants(wave: Wave) -> dict[str, _Variant]:
                 with_footer=with_footer,
             )
             sent[with_footer] = (body, stats.segments)
-        result[variant.language] = _Variant(variant.language, *sent[False], *sent[True])
+        template = variant.template
+        usable = template is not None and template.status == TemplateStatus.APPROVED
+        result.append(
+            VariantRow(
+                variant.language,
+                *sent[False],
+                *sent[True],
+                template_id=template.pk if usable else None,
+                template_channel_id=template.channel_id if usable else None,
+                template_body=template_text(template, variant.template_variables) if usable else "",
+            )
+        )
     return result
 
 
 def _insert_select(
-    wave: Wave, members: QuerySet[Subscriber], variants: dict[str, _Variant], status: str
-) -> None:
-    campaign = wave.campaign
-    default = campaign.default_language
-    every = campaign.opt_out_footer_every
-    values_sql = ", ".join(["(%s, %s, %s::int, %s, %s::int)"] * len(variants))
-    values_params = [
-        p
-        for v in variants.values()
-        for p in (v.language, v.body, v.segments, v.body_with_footer, v.segments_with_footer)
-    ]
-    members_sql, members_params = members.values("pk").query.sql_with_params()
-    earlier = earlier_wave_ids(wave)
-    footer_due = footer_due_sql(every=every, earlier="coalesce(c.n, 0)")
-    # Only placeholders, an int and Django's own compiled SQL are interpolated; values are params.
+    wave: Wave,
+    members: QuerySet[Subscriber],
+    variants: list[VariantRow],
+    status: str,
+    *,
+    after: list[Failed] | None = None,
+) -> int:
+    recipients, params = recipients_sql(wave, members, variants, after=after)
+    # Only placeholders and the recipients' SQL are interpolated; values are params.
     sql = f"""
         INSERT INTO outreach_outboundmessage (
-            organization_id, channel_id, subscriber_id, to_address, kind, reply_key, body,
-            language, segments, status, provider_message_id, error_code, error_message,
-            attempts, price_unit, created_at, wave_id, priority
+            organization_id, channel_id, subscriber_id, contact_id, to_address, kind,
+            reply_key, body, language, segments, status, provider_message_id, error_code,
+            error_message, attempts, price_unit, created_at, wave_id, priority,
+            fallback_step, template_id
         )
-        SELECT s.organization_id, s.channel_id, s.id, s.address, %s, '',
-               replace(
-                   CASE WHEN {footer_due} THEN v.body_with_footer ELSE v.body END,
-                   %s, coalesce(r.name, '')
-               ),
-               v.language,
-               CASE WHEN {footer_due} THEN v.segments_with_footer ELSE v.segments END,
-               %s, '', '', '', 0, '', now(), %s, %s
-        FROM outreach_subscriber s
-        JOIN (VALUES {values_sql})
-          AS v(language, body, segments, body_with_footer, segments_with_footer)
-          ON v.language = CASE WHEN s.language = ANY(%s) THEN s.language ELSE %s END
-        LEFT JOIN outreach_region r ON r.id = s.region_id
-        LEFT JOIN (
-            SELECT subscriber_id, count(*) AS n FROM outreach_outboundmessage
-            WHERE wave_id = ANY(%s) GROUP BY subscriber_id
-        ) c ON c.subscriber_id = s.id
-        WHERE s.id IN ({members_sql})
-        ON CONFLICT (wave_id, subscriber_id, channel_id) WHERE wave_id IS NOT NULL DO NOTHING
+        SELECT r.organization_id, r.channel_id, r.subscriber_id, r.contact_id, r.address, %s,
+               '',
+               CASE WHEN r.template_id IS NOT NULL THEN r.template_body
+                    ELSE replace(
+                        CASE WHEN r.footer_due THEN r.body_with_footer ELSE r.body END,
+                        %s, coalesce(g.name, ''))
+               END,
+               r.language,
+               CASE WHEN NOT r.counts_segments THEN 1
+                    WHEN r.footer_due THEN r.segments_with_footer ELSE r.segments END,
+               %s, '', '', '', 0, '', now(), %s, %s, r.fallback_step, r.template_id
+        FROM ({recipients}) r
+        LEFT JOIN outreach_region g ON g.id = r.region_id
+        ON CONFLICT DO NOTHING
     """  # noqa: S608
-    params = [
-        OutboundKind.WAVE,
-        REGION_SLOT,
-        status,
-        wave.pk,
-        PRIORITY_OF[wave.priority],
-        *values_params,
-        list(variants),
-        default,
-        earlier,
-        *members_params,
-    ]
+    head = [OutboundKind.WAVE, REGION_SLOT, status, wave.pk, PRIORITY_OF[wave.priority]]
     with connection.cursor() as cursor:
         # Fan-out can always run again, so a crash losing the last chunk's commit costs
         # nothing: do not wait for each chunk's flush to disk.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*head, *params])
+        return cursor.rowcount

@@ -379,7 +379,11 @@ def _apply(wave: Wave, fields: dict[str, Any]) -> Wave:
         _set_send_time(wave, fields.get("send_at"), fields.get("send_at_relative") or "")
     wave.save()
     if "channels" in fields:
-        wave.channels.set(_own_channels(fields["channels"], campaign))
+        channels = _own_channels(fields["channels"], campaign)
+        wave.channels.set(channels)
+        # In the order given: the first channel each person can be reached on is theirs.
+        Wave.objects.filter(pk=wave.pk).update(channel_order=[c.pk for c in channels])
+        wave.channel_order = [c.pk for c in channels]
     if "variants" in fields:
         _set_variants(wave, fields["variants"])
     if "poll" in fields:
@@ -542,11 +546,13 @@ def _own_segment(segment: Any, campaign: Campaign) -> Segment | None:
 
 
 def _own_channels(channels: list[Any], campaign: Campaign) -> list[Channel]:
-    ids = {c.pk if isinstance(c, Channel) else c for c in channels}
-    found = list(Channel.objects.filter(organization=campaign.organization, pk__in=ids))
+    """The organization's channels named, in the order given (a repeat counts once)."""
+    ids = list(dict.fromkeys(c.pk if isinstance(c, Channel) else c for c in channels))
+    own = Channel.objects.filter(organization=campaign.organization, pk__in=ids)
+    found = {channel.pk: channel for channel in own}
     if len(found) != len(ids):
         raise InvalidInput("No such channel in this organization.", field="channels")
-    return found
+    return [found[pk] for pk in ids]
 
 
 def _locked(wave: Wave) -> Wave:

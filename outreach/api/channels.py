@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from outreach.api.serializers import StrictInputSerializer
 from outreach.api.viewsets import OrganizationScopedViewSet
+from outreach.channel_kinds import TWILIO_KINDS, Scheme
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Region, Role
 from outreach.presets.kenya import REGION_PRESETS
@@ -26,9 +27,20 @@ MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 class ChannelSerializer(serializers.ModelSerializer):
-    inbound_url = serializers.SerializerMethodField()
-    status_url = serializers.SerializerMethodField()
+    inbound_url = serializers.SerializerMethodField(
+        help_text='Twilio kinds: the URL for incoming messages ("A message comes in").'
+    )
+    status_url = serializers.SerializerMethodField(
+        help_text="Twilio kinds: the status callback URL (Amani also sends it per message)."
+    )
+    webhook_url = serializers.SerializerMethodField(
+        help_text="WhatsApp Cloud API, Messenger and Telegram: the one webhook URL to give the "
+        "provider (Telegram's is set by `manage.py telegram_connect`)."
+    )
     has_auth_token = serializers.SerializerMethodField()
+    has_access_token = serializers.SerializerMethodField()
+    has_webhook_secret = serializers.SerializerMethodField()
+    has_verify_token = serializers.SerializerMethodField()
 
     class Meta:
         model = Channel
@@ -42,10 +54,15 @@ class ChannelSerializer(serializers.ModelSerializer):
             "has_auth_token",
             "from_number",
             "messaging_service_sid",
+            "external_id",
+            "has_access_token",
+            "has_webhook_secret",
+            "has_verify_token",
             "messages_per_second",
             "is_active",
             "inbound_url",
             "status_url",
+            "webhook_url",
             "created_at",
         ]
         read_only_fields = fields
@@ -56,8 +73,29 @@ class ChannelSerializer(serializers.ModelSerializer):
     def get_status_url(self, channel: Channel) -> str | None:
         return _webhook_url("twilio-status", channel)
 
+    def get_webhook_url(self, channel: Channel) -> str | None:
+        name = WEBHOOK_OF_KIND.get(channel.kind)
+        return settings.PUBLIC_BASE_URL + reverse(name, args=[channel.uuid]) if name else None
+
     def get_has_auth_token(self, channel: Channel) -> bool:
         return bool(channel.auth_token)
+
+    def get_has_access_token(self, channel: Channel) -> bool:
+        return bool(channel.access_token)
+
+    def get_has_webhook_secret(self, channel: Channel) -> bool:
+        return bool(channel.webhook_secret)
+
+    def get_has_verify_token(self, channel: Channel) -> bool:
+        return bool(channel.verify_token)
+
+
+# The kinds whose provider posts to one webhook URL per channel (not per message).
+WEBHOOK_OF_KIND = {
+    ChannelKind.WHATSAPP_CLOUD: "whatsapp-cloud-webhook",
+    ChannelKind.MESSENGER: "messenger-webhook",
+    ChannelKind.TELEGRAM: "telegram-update",
+}
 
 
 class ChannelInputSerializer(StrictInputSerializer):
@@ -74,12 +112,53 @@ class ChannelInputSerializer(StrictInputSerializer):
     )
     from_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     messaging_service_sid = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    messages_per_second = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    external_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="WhatsApp Cloud API: the phone-number id; Messenger: the Page id; Telegram: "
+        "the bot's id (filled by telegram_connect).",
+    )
+    access_token = serializers.CharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Meta's access token (a system user's, or the Page's), or the Telegram bot "
+        "token. Stored encrypted; never returned.",
+    )
+    webhook_secret = serializers.CharField(
+        max_length=256,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Meta's app secret, which signs its webhooks (X-Hub-Signature-256). "
+        "Telegram's is made by telegram_connect. Stored encrypted; never returned.",
+    )
+    verify_token = serializers.CharField(
+        max_length=256,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Meta: the verify token you type in the app's webhook settings (the GET "
+        "handshake). Stored encrypted; never returned.",
+    )
+    messages_per_second = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        help_text="Default: the provider's own limit for the kind (SMS 10, WhatsApp 80, "
+        "Telegram 30, Messenger 40).",
+    )
     is_active = serializers.BooleanField(required=False)
 
 
 class SimulatedInboundSerializer(StrictInputSerializer):
-    sender = serializers.CharField(max_length=32, help_text="The subscriber's number.")
+    sender = serializers.CharField(
+        max_length=32,
+        help_text="The subscriber's number (SMS, WhatsApp), or their chat id (Telegram, "
+        "Messenger: digits).",
+    )
     body = serializers.CharField(max_length=1600, allow_blank=True)
 
 
@@ -144,15 +223,11 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         (waiting a few seconds for the workers when tasks do not run in-process).
         """
         channel = self.get_object()
-        if channel.kind != ChannelKind.CONSOLE:
+        if not channel.spec.console:
             raise InvalidInput("Only console channels take simulated messages.", field="channel")
         payload = SimulatedInboundSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        from outreach.addresses import normalize_phone_number
-
-        sender = normalize_phone_number(
-            payload.validated_data["sender"], region=channel.country, field="sender"
-        )
+        sender = _simulated_sender(channel, payload.validated_data["sender"])
         inbound, _ = inbound_receive(
             channel=channel,
             provider_message_id=f"console-{uuid.uuid4().hex}",
@@ -235,7 +310,19 @@ class RegionViewSet(
         return Response({"added": added}, status=status.HTTP_201_CREATED)
 
 
+def _simulated_sender(channel: Channel, sender: str) -> str:
+    """The address a console channel's simulated person writes from: a phone number on the
+    phone schemes (SMS, WhatsApp), a chat or page-scoped id (digits) on the others."""
+    from outreach.addresses import normalize_phone_number
+
+    if channel.scheme in Scheme.PHONE:
+        return normalize_phone_number(sender, region=channel.country, field="sender")
+    if not sender.strip().isdigit():
+        raise InvalidInput("A chat id: digits only.", field="sender")
+    return sender.strip()
+
+
 def _webhook_url(name: str, channel: Channel) -> str | None:
-    if channel.kind != ChannelKind.TWILIO_SMS:
+    if channel.kind not in TWILIO_KINDS:
         return None
     return settings.PUBLIC_BASE_URL + reverse(name, args=[channel.uuid])

@@ -66,7 +66,7 @@ class SendResult:
     status: str  # our vocabulary: OutboundStatus values
     price: Decimal | None = None
     price_unit: str = ""
-    # Status reports the provider will make about it, (status, error code), applied through
+    # Status reports the provider will make about it, (our status, error code), applied through
     # the status inbox once the send is recorded: the console's stand-in for callbacks.
     reports: tuple[tuple[str, str], ...] = ()
 

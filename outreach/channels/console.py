@@ -11,7 +11,7 @@ import hashlib
 import logging
 import uuid
 
-from outreach.channels.base import SendResult
+from outreach.channels.base import SendResult, TemplateCall
 from outreach.models import Channel, OutboundStatus
 from outreach.privacy import mask_phone_number
 
@@ -22,8 +22,21 @@ UNREACHABLE = "30003"  # Twilio's code for it, so reports group it like the real
 
 
 class ConsoleAdapter:
-    def send(self, channel: Channel, *, to: str, body: str, status_callback: str) -> SendResult:
-        logger.info("console %s → %s: %s", channel.name, mask_phone_number(to), body)
+    """One adapter for the console channel of every kind (SMS, WhatsApp, Telegram,
+    Messenger): what differs between them (address scheme, windows, limits) is the kind's
+    data (outreach.channel_kinds), which the rest of Amani applies before a send."""
+
+    def send(
+        self,
+        channel: Channel,
+        *,
+        to: str,
+        body: str,
+        status_callback: str,
+        template: TemplateCall | None = None,
+    ) -> SendResult:
+        as_template = f" [template {template.name}]" if template else ""
+        logger.info("console %s → %s%s: %s", channel.name, mask_phone_number(to), as_template, body)
         outcome = ("undelivered", UNREACHABLE) if _unreachable(to, body) else ("delivered", "")
         return SendResult(
             provider_message_id=f"console-{uuid.uuid4().hex}",

@@ -11,6 +11,9 @@ from outreach.models import Channel, ChannelKind
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     ChannelKind.CONSOLE: ConsoleAdapter(),
+    ChannelKind.CONSOLE_WHATSAPP: ConsoleAdapter(),
+    ChannelKind.CONSOLE_TELEGRAM: ConsoleAdapter(),
+    ChannelKind.CONSOLE_MESSENGER: ConsoleAdapter(),
     ChannelKind.TWILIO_SMS: TwilioSmsAdapter(),
     ChannelKind.TWILIO_WHATSAPP: TwilioWhatsAppAdapter(),
     ChannelKind.TELEGRAM: TelegramAdapter(),

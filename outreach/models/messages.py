@@ -21,7 +21,12 @@ class InboundIntent(models.TextChoices):
 
 # What a subscriber sends in answer to a wave: counted for the wave that last reached them.
 ATTRIBUTED_INTENTS = frozenset(
-    {InboundIntent.FREE_REPLY, InboundIntent.POLL_ANSWER, InboundIntent.STOP, InboundIntent.STOP_ALL}
+    {
+        InboundIntent.FREE_REPLY,
+        InboundIntent.POLL_ANSWER,
+        InboundIntent.STOP,
+        InboundIntent.STOP_ALL,
+    }
 )
 
 
@@ -107,7 +112,7 @@ class OutboundMessage(OrganizationOwned):
     contact_id = models.BigIntegerField(null=True, blank=True)
     # A wave message's place among the person's tries: 0 on their first channel, 1 for the
     # fallback sent once that one is known to have failed, and so on.
-    fallback_step = models.PositiveSmallIntegerField(default=0)
+    fallback_step = models.PositiveSmallIntegerField(default=0, db_default=0)
     # The WhatsApp template (outreach.MessageTemplate) it goes as, outside the 24-hour window.
     template_id = models.BigIntegerField(null=True, blank=True)
     # Kept until sent: an under-age sign-up's goodbye still needs a number after erasure.
@@ -248,7 +253,7 @@ class StatusReportInbox(models.Model):
     provider_message_id = models.CharField(max_length=64)
     provider_status = models.CharField(max_length=32)
     # Ours (OutboundStatus, or "unknown"): each webhook translates its provider's at the edge.
-    status = models.CharField(max_length=12, default="unknown")
+    status = models.CharField(max_length=12, default="unknown", db_default="unknown")
     error_code = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField()
     raw = models.JSONField(null=True, blank=True)

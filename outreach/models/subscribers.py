@@ -89,7 +89,7 @@ class Subscriber(OrganizationOwned):
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="addresses")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="subscribers")
-    scheme = models.CharField(max_length=10, default="tel")
+    scheme = models.CharField(max_length=10, default="tel", db_default="tel")
     address = models.CharField(
         max_length=64, help_text="E.164 for SMS and WhatsApp; the chat or page-scoped id else."
     )
@@ -199,7 +199,7 @@ class ConsentEvent(OrganizationOwned):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
     # The address's scheme (tel, whatsapp, telegram, messenger): consent is per address, and
     # the event says which kind of address it was even after the person is erased.
-    scheme = models.CharField(max_length=10, default="tel")
+    scheme = models.CharField(max_length=10, default="tel", db_default="tel")
     kind = models.CharField(max_length=8, choices=ConsentKind.choices)
     source = models.CharField(max_length=8, choices=ConsentSource.choices)
     occurred_at = models.DateTimeField(help_text="UTC.")

@@ -5,6 +5,7 @@ import re
 from django.db import IntegrityError, transaction
 
 from outreach.addresses import provider_address
+from outreach.channel_kinds import spec_of
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Organization, Region
 from outreach.presets.kenya import REGION_PRESETS
@@ -21,9 +22,27 @@ CHANNEL_FIELDS = (
     "auth_token",
     "from_number",
     "messaging_service_sid",
+    "external_id",
+    "access_token",
+    "webhook_secret",
+    "verify_token",
     "messages_per_second",
     "is_active",
 )
+# What each provider kind cannot work without, besides its name and country.
+REQUIRED_OF_KIND = {
+    ChannelKind.WHATSAPP_CLOUD: (
+        ("external_id", "The WhatsApp phone-number id."),
+        ("access_token", "A Meta access token with whatsapp_business_messaging."),
+        ("webhook_secret", "The Meta app's secret: it signs the webhooks."),
+    ),
+    ChannelKind.MESSENGER: (
+        ("external_id", "The Facebook Page id."),
+        ("access_token", "The Page access token."),
+        ("webhook_secret", "The Meta app's secret: it signs the webhooks."),
+    ),
+    ChannelKind.TELEGRAM: (("access_token", "The bot token from @BotFather."),),
+}
 
 
 @transaction.atomic
@@ -68,8 +87,13 @@ def _apply(channel: Channel, fields: dict[str, object]) -> Channel:
         setattr(channel, name, value)
     if channel.kind not in ChannelKind.values:
         raise InvalidInput(f"Choose one of {', '.join(ChannelKind.values)}.", field="kind")
-    if channel.kind == ChannelKind.TWILIO_SMS:
+    if channel.pk is None and "messages_per_second" not in fields:
+        channel.messages_per_second = spec_of(channel.kind).default_rate
+    if channel.kind in (ChannelKind.TWILIO_SMS, ChannelKind.TWILIO_WHATSAPP):
         _check_twilio(channel)
+    for field, need in REQUIRED_OF_KIND.get(channel.kind, ()):
+        if not getattr(channel, field):
+            raise InvalidInput(need, field=field)
     try:
         with transaction.atomic():
             channel.save()

@@ -38,6 +38,7 @@ from outreach.services.outbound import (
     messages_record_sent,
     messages_renew_lease,
     messages_take_in_flight,
+    template_calls,
     transmit,
 )
 from outreach.services.outbound import lease as lease_duration
@@ -107,11 +108,13 @@ def claimed_messages(channel: Channel, claim: Claim) -> list[OutboundMessage]:
             "id", "organization_id", "channel_id", "to_address", "kind", "reply_key", "body",
             "segments", "attempts", "error_code", "created_at", "wave_id", "claim_token",
             "outcome_unknown_since", "subscriber__id", "subscriber__consent_status",
+            "contact_id", "fallback_step", "template_id",
         )
     }  # fmt: skip
     messages = [by_id[pk] for pk in claim.ids if pk in by_id]
     for message in messages:
         message.channel = channel
+    template_calls(messages)
     return messages
 
 

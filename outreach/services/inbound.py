@@ -51,8 +51,13 @@ from outreach.selectors.conversation import (
     wave_last_reaching,
 )
 from outreach.services.consent import consent_record
+from outreach.services.contacts import link_code_issue, link_code_redeem
 from outreach.services.outbound import reply_queue
-from outreach.services.subscribers import subscriber_erase, subscriber_for_address
+from outreach.services.subscribers import (
+    profile_share,
+    subscriber_erase,
+    subscriber_for_address,
+)
 from outreach.services.sweeper import GRACE as SWEEPER_GRACE
 from outreach.wave_activity import waves_changed
 
@@ -132,7 +137,11 @@ def inbound_stop_record_at_once(*, channel: Channel, inbound: InboundMessage) ->
                 return False
             subscriber = (
                 Subscriber.objects.select_for_update(no_key=True)
-                .filter(organization_id=channel.organization_id, address=inbound.from_address)
+                .filter(
+                    organization_id=channel.organization_id,
+                    scheme=channel.scheme,
+                    address=inbound.from_address,
+                )
                 .first()
             )
             return subscriber is not None and inbound_opt_out(
@@ -281,6 +290,8 @@ class Conversation:
             return InboundIntent.HELP
         if match and match.intent == Intent.LANGUAGE:
             return self.change_language(match)
+        if match and match.intent == Intent.LINK:
+            return self.link(match)
         if status == ConsentStatus.OPTED_IN and self.subscriber.onboarding_step in (
             OnboardingStep.AGE,
             OnboardingStep.REGION,
@@ -292,11 +303,51 @@ class Conversation:
 
     def stop(self, match: KeywordMatch) -> str:
         # Usually the webhook has recorded it already; then this only says goodbye.
-        if inbound_opt_out(subscriber=self.subscriber, inbound=self.inbound):
+        here = inbound_opt_out(subscriber=self.subscriber, inbound=self.inbound)
+        elsewhere = self.stop_elsewhere() if match.everywhere else 0
+        if here or elsewhere:
             self._save(onboarding_step="")
             self.opted_out = True
-            self.reply("goodbye")
-        return InboundIntent.STOP
+            self.reply("goodbye_everywhere" if match.everywhere else "goodbye")
+        return InboundIntent.STOP_ALL if match.everywhere else InboundIntent.STOP
+
+    def stop_elsewhere(self) -> int:
+        """STOPALL: the person's other addresses opt out too, each in the ledger, each
+        naming the message that asked (on another channel)."""
+        others = (
+            Subscriber.objects.select_for_update(no_key=True)
+            .filter(contact_id=self.subscriber.contact_id, consent_status=ConsentStatus.OPTED_IN)
+            .exclude(pk=self.subscriber.pk)
+            .order_by("pk")
+        )
+        stopped = 0
+        for other in others:
+            consent_record(
+                subscriber=other,
+                kind=ConsentKind.OPT_OUT,
+                source=ConsentSource.KEYWORD,
+                channel=self.channel,
+                occurred_at=self.inbound.received_at,
+                keyword_as_texted=_first_word(self.inbound.body),
+                provider_message_id=self.inbound.provider_message_id,
+                evidence={"stop_everywhere": True, "asked_on_scheme": self.subscriber.scheme},
+            )
+            stopped += 1
+        return stopped
+
+    def link(self, match: KeywordMatch) -> str:
+        """LINK asks for a code (sent here); LINK 123456 typed on another address joins them."""
+        code = "".join(ch for ch in match.argument if ch.isdigit())
+        if code:
+            linked = link_code_redeem(subscriber=self.subscriber, code=code)
+            self.reply("linked" if linked else "link_failed")
+            return InboundIntent.LINK
+        issued = link_code_issue(subscriber=self.subscriber)
+        if issued is None:
+            self.reply("link_failed")
+        else:
+            self.reply("link_code", code=issued)
+        return InboundIntent.LINK
 
     def join(self, match: KeywordMatch) -> str:
         if self.subscriber.consent_status == ConsentStatus.OPTED_IN:
@@ -469,6 +520,7 @@ class Conversation:
             setattr(self.subscriber, name, value)
         if changes:
             self.subscriber.save(update_fields=[*changes, "updated_at"])
+            profile_share(self.subscriber, fields=changes)
 
 
 def _first_word(text: str) -> str:

@@ -24,10 +24,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outreach import rate_limit, send_gates
-from outreach.channels.base import SendResult, TransportError
+from outreach.channel_kinds import TWILIO_KINDS
+from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
 from outreach.channels.registry import adapter_for
 from outreach.models import (
     NOT_HANDED_OVER,
+    Channel,
     ConsentKind,
     ConsentSource,
     ConsentStatus,
@@ -40,7 +42,7 @@ from outreach.models import (
 from outreach.privacy import mask_numbers_in_provider_text
 from outreach.queueing import enqueue_or_leave_to_sweeper
 from outreach.sms_encoding import sms_length
-from outreach.wave_activity import waves_changed
+from outreach.wave_activity import wave_messages_failed, waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +88,15 @@ def reply_queue(
     language: str,
     in_reply_to: InboundMessage | None = None,
 ) -> OutboundMessage:
-    """Queue a system reply; it is sent after the transaction commits, ahead of bulk waves."""
+    """Queue a system reply; it is sent after the transaction commits, ahead of bulk waves.
+
+    An answer leaves by the channel the person wrote on (an address may be reachable through
+    two of the organization's SMS numbers); anything else by the address's own channel."""
     message = OutboundMessage.objects.create(
         organization_id=subscriber.organization_id,
-        channel_id=subscriber.channel_id,
+        channel_id=in_reply_to.channel_id if in_reply_to else subscriber.channel_id,
         subscriber=subscriber,
+        contact_id=subscriber.contact_id,
         to_address=subscriber.address,
         kind=OutboundKind.REPLY,
         reply_key=reply_key,
@@ -254,6 +260,14 @@ def transmit(message: OutboundMessage) -> SendResult:
                     channel, to=message.to_address, body=message.body, since=since
                 )
             except TransportError as error:
+                if error.provider_code == NO_LOOKUP:
+                    # At most once: a message that may have gone is never sent again.
+                    raise TransportError(
+                        "An earlier attempt may have gone through and this provider keeps "
+                        "no record to ask: not sent again.",
+                        permanent=True,
+                        provider_code=NO_LOOKUP,
+                    ) from error
                 raise TransportError(
                     f"An earlier attempt may have gone through; the provider could not be "
                     f"asked: {error}",
@@ -264,7 +278,11 @@ def transmit(message: OutboundMessage) -> SendResult:
             if found is not None:
                 return found
         return adapter.send(
-            channel, to=message.to_address, body=message.body, status_callback=status_url(channel)
+            channel,
+            to=message.to_address,
+            body=message.body,
+            status_callback=status_url(channel),
+            template=getattr(message, "template_call", None),
         )
     except TransportError:
         raise
@@ -275,6 +293,40 @@ def transmit(message: OutboundMessage) -> SendResult:
             permanent=False,
             outcome_unknown=True,
         ) from error
+
+
+def template_calls(messages: list[OutboundMessage]) -> None:
+    """Give each message that goes as a template its `template_call`, ready for the sending
+    threads (which never query): the template its variant named at fan-out, with the
+    variant's variables (the text the person reads is the message's body)."""
+    wanted = {(m.wave_id, m.template_id) for m in messages if m.template_id}
+    if not wanted:
+        return
+    # The wave's variant holds the variables (campaigns owns variants; its table is read
+    # here by name so that outreach does not import campaigns).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT v.wave_id, t.id, t.provider_template_id, t.name, t.language,
+                   v.template_variables
+            FROM outreach_messagetemplate t
+            JOIN campaigns_variant v ON v.template_id = t.id
+            WHERE t.id = ANY(%s) AND v.wave_id = ANY(%s)
+            """,
+            [[t for _, t in wanted], [w for w, _ in wanted]],
+        )
+        rows = cursor.fetchall()
+    calls = {
+        (wave_id, template_id): TemplateCall(
+            provider_template_id=provider_id,
+            name=name,
+            language=language,
+            variables=tuple(str(v) for v in (variables or [])),
+        )
+        for wave_id, template_id, provider_id, name, language, variables in rows
+    }
+    for message in messages:
+        message.template_call = calls.get((message.wave_id, message.template_id))  # type: ignore[attr-defined]
 
 
 def consent_refusal(message: OutboundMessage) -> str:
@@ -317,8 +369,12 @@ def messages_cancel_unsent(*, subscriber_id: int, reason: str) -> int:
     return len(cancelled)
 
 
-def status_url(channel: object) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])  # type: ignore[attr-defined]
+def status_url(channel: Channel) -> str:
+    """Where the provider reports a message's status, for providers told per message
+    (Twilio's StatusCallback); the others report to their channel's webhook."""
+    if channel.kind not in TWILIO_KINDS:
+        return ""
+    return settings.PUBLIC_BASE_URL + reverse("twilio-status", args=[channel.uuid])
 
 
 def retry_delay(attempt: int) -> float:
@@ -357,13 +413,17 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
             "message %s failed: %s", message.pk, error.provider_code or type(error).__name__
         )
         given_up = "" if error.permanent else f" (gave up after {message.attempts} attempts)"
-        return _finish(
+        outcome = _finish(
             message,
             OutboundStatus.FAILED,
             error_code=error.provider_code or ("unknown" if error.outcome_unknown else ""),
             error_message=f"{provider_error_text(error)}{given_up}",
         )
-    delay = retry_delay(message.attempts)
+        if message.wave_id is not None:
+            wave_messages_failed([message.pk])  # the next channel, if the wave has one
+        return outcome
+    # The provider's own wait (Telegram's retry_after) when it names one, else our backoff.
+    delay = max(retry_delay(message.attempts), error.retry_after or 0.0)
     _requeue(
         message,
         count_attempt=True,
@@ -428,11 +488,12 @@ def _reports_that_came_with_the_sends(sent: list[tuple[OutboundMessage, SendResu
     from outreach.services.status import status_receive
 
     for message, result in sent:
-        for provider_status, error_code in result.reports:
+        for status, error_code in result.reports:
             status_receive(
                 channel=message.channel,
                 provider_message_id=result.provider_message_id,
-                provider_status=provider_status,
+                provider_status=status,
+                status=status,
                 error_code=error_code,
             )
 

@@ -23,7 +23,7 @@ from outreach.models import (
     OutboundStatus,
     StatusReportInbox,
 )
-from outreach.wave_activity import waves_changed
+from outreach.wave_activity import wave_messages_failed, waves_changed
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def status_reports_apply(*, limit: int = 2000) -> int:
     """Apply up to `limit` waiting reports in one transaction; returns how many were taken."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_apply_sql(), {"limit": limit, "orphan_after": ORPHAN_AFTER})
-        taken, stored, unknown, wave_ids = cursor.fetchone()
+        taken, stored, unknown, wave_ids, failed_ids = cursor.fetchone()
         waves_changed(wave_ids or [])
+        wave_messages_failed(failed_ids or [])
     if unknown:
         logger.info("%s status reports for unknown messages", unknown)
     if taken and taken > stored:
@@ -156,11 +157,13 @@ def _apply_sql() -> str:
                                   ELSE best.error_code END
             FROM best
             WHERE m.id = best.message_id AND (m.status, best.status) IN ({forward})
-            RETURNING m.wave_id
+            RETURNING m.id, m.wave_id, m.status
         )
         SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM stored),
                (SELECT count(*) FROM stored WHERE message_id IS NULL),
-               ARRAY(SELECT DISTINCT wave_id FROM moved WHERE wave_id IS NOT NULL)
+               ARRAY(SELECT DISTINCT wave_id FROM moved WHERE wave_id IS NOT NULL),
+               ARRAY(SELECT id FROM moved WHERE wave_id IS NOT NULL
+                     AND status IN ('failed', 'undelivered'))
     """  # noqa: S608 - see above
 
 

@@ -36,6 +36,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from outreach.addresses import normalize_phone_number
+from outreach.channel_kinds import Scheme
 from outreach.errors import InvalidInput
 from outreach.models import (
     AgeBand,
@@ -44,6 +45,7 @@ from outreach.models import (
     ConsentKind,
     ConsentSource,
     ConsentStatus,
+    Contact,
     Gender,
     LanguageSource,
     OnboardingStep,
@@ -134,14 +136,18 @@ def subscribers_import(
     Row problems go into the report. A file that cannot be read as a whole (not UTF-8,
     no rows, unknown or missing columns, too many rows) raises InvalidInput on "file".
     """
+    if channel.scheme not in Scheme.PHONE:
+        raise InvalidInput(
+            "Paper sign-ups are phone numbers: choose an SMS or WhatsApp channel.", field="channel"
+        )
     report = ImportReport(dry_run=dry_run)
     rows = _read_rows(file, _RowParser(organization, channel), report)
     if dry_run or report.errors:
-        _plan(organization, rows, report, lock=False)
+        _plan(organization, channel.scheme, rows, report, lock=False)
         return report
     try:
         with transaction.atomic():
-            plan = _plan(organization, rows, report, lock=True)
+            plan = _plan(organization, channel.scheme, rows, report, lock=True)
             _write(organization, channel, plan, recorded_by)
     except IntegrityError as error:
         if not _is_taken_address(error):
@@ -481,7 +487,12 @@ class _Plan:
 
 
 def _plan(
-    organization: Organization, rows: dict[str, _Row], report: ImportReport, *, lock: bool
+    organization: Organization,
+    scheme: str,
+    rows: dict[str, _Row],
+    report: ImportReport,
+    *,
+    lock: bool,
 ) -> _Plan:
     """Sort rows into new and merged subscribers and skipped rows; counts go into the report.
 
@@ -490,7 +501,9 @@ def _plan(
     """
     plan = _Plan()
     for addresses in _chunks(sorted(rows)):
-        existing = Subscriber.objects.filter(organization=organization, address__in=addresses)
+        existing = Subscriber.objects.filter(
+            organization=organization, scheme=scheme, address__in=addresses
+        )
         if lock:
             existing = existing.select_for_update().order_by("address")
         found = {subscriber.address: subscriber for subscriber in existing}
@@ -524,8 +537,15 @@ def _write(
     insert, update = _insert_by_copy, _update_by_copy
     now = timezone.now()
     for rows in _chunks(plan.new):
-        insert(Subscriber, [_new_subscriber(organization, channel, row, now) for row in rows])
-        ids = _ids_by_address(organization, [row.address for row in rows])
+        contacts = _contacts_for(organization, channel.scheme, [row.address for row in rows], now)
+        insert(
+            Subscriber,
+            [
+                _new_subscriber(organization, channel, row, contacts[row.address], now)
+                for row in rows
+            ],
+        )
+        ids = _ids_by_address(organization, channel.scheme, [row.address for row in rows])
         insert(
             ConsentEvent,
             [_opt_in(ids[row.address], row, channel, recorded_by, now) for row in rows],
@@ -538,12 +558,47 @@ def _write(
         )
 
 
+def _contacts_for(
+    organization: Organization, scheme: str, addresses: list[str], now: datetime
+) -> dict[str, int]:
+    """The person of each new address: the one with the same number on the other phone
+    scheme (SMS and WhatsApp) if any, else a new contact (ids drawn in one query)."""
+    found: dict[str, int] = {}
+    if scheme in Scheme.PHONE:
+        found = dict(
+            Subscriber.objects.filter(
+                organization=organization,
+                scheme__in=[other for other in Scheme.PHONE if other != scheme],
+                address__in=addresses,
+            )
+            .order_by("-pk")
+            .values_list("address", "contact_id")
+        )
+    missing = [address for address in addresses if address not in found]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('outreach_contact', 'id')) "
+                "FROM generate_series(1, %s)",
+                [len(missing)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        _insert_by_copy(
+            Contact,
+            [{"id": i, "organization_id": organization.pk, "created_at": now} for i in ids],
+        )
+        found |= dict(zip(missing, ids, strict=True))
+    return found
+
+
 def _new_subscriber(
-    organization: Organization, channel: Channel, row: _Row, now: datetime
+    organization: Organization, channel: Channel, row: _Row, contact_id: int, now: datetime
 ) -> dict[str, Any]:
     return {
         "organization_id": organization.pk,
+        "contact_id": contact_id,
         "channel_id": channel.pk,
+        "scheme": channel.scheme,
         "address": row.address,
         "language": row.language,
         "language_source": (
@@ -569,6 +624,7 @@ def _opt_in(
         "organization_id": channel.organization_id,
         "subscriber_id": subscriber_id,
         "channel_id": channel.pk,
+        "scheme": channel.scheme,
         "kind": ConsentKind.OPT_IN,
         "source": ConsentSource.IMPORT,
         "occurred_at": row.consent_at,
@@ -596,11 +652,13 @@ def _merge_into(subscriber: Subscriber, row: _Row, opt_in: bool, now: datetime) 
     return subscriber
 
 
-def _ids_by_address(organization: Organization, addresses: list[str]) -> dict[str, int]:
+def _ids_by_address(
+    organization: Organization, scheme: str, addresses: list[str]
+) -> dict[str, int]:
     return dict(
-        Subscriber.objects.filter(organization=organization, address__in=addresses).values_list(
-            "address", "id"
-        )
+        Subscriber.objects.filter(
+            organization=organization, scheme=scheme, address__in=addresses
+        ).values_list("address", "id")
     )
 
 

@@ -6,12 +6,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from outreach.channel_kinds import Scheme
 from outreach.errors import InvalidInput
 from outreach.models import (
     NOT_HANDED_OVER,
     AnonymousTally,
     Channel,
     ConsentEvent,
+    Contact,
     InboundMessage,
     LanguageSource,
     OutboundMessage,
@@ -21,26 +23,74 @@ from outreach.models import (
 )
 
 EDITABLE_FIELDS = ("language", "region", "age_band", "gender", "tags")
+# The person's profile, the same on each of their addresses.
+PERSON_FIELDS = (
+    "language",
+    "language_source",
+    "region_id",
+    "age_band",
+    "gender",
+    "tags",
+    "onboarding_step",
+)
 ERASED_REASON = "The recipient was erased."
 
 
 def subscriber_for_address(*, channel: Channel, address: str) -> Subscriber:
-    """The organization's subscriber at `address`, created (not yet subscribed) on first contact."""
+    """The organization's subscriber at `address` in the channel's scheme, created (not yet
+    subscribed) on first contact.
+
+    A new address joins the contact (the person) that already has the same phone number on
+    the other phone scheme (SMS and WhatsApp), taking that person's profile; any other
+    address is a new contact until the person proves both ends (`contacts_link_by_code`).
+    """
     organization = channel.organization
-    existing = Subscriber.objects.filter(organization=organization, address=address).first()
+    scheme = channel.scheme
+    existing = Subscriber.objects.filter(
+        organization=organization, scheme=scheme, address=address
+    ).first()
     if existing:
         return existing
     try:
         with transaction.atomic():
+            same_person = _same_number_elsewhere(organization.pk, scheme, address)
+            contact = (
+                Contact.objects.get(pk=same_person.contact_id)
+                if same_person
+                else Contact.objects.create(organization=organization)
+            )
+            profile = (
+                {field: getattr(same_person, field) for field in PERSON_FIELDS}
+                if same_person
+                else {
+                    "language": organization.default_language,
+                    "language_source": LanguageSource.DEFAULT,
+                }
+            )
             return Subscriber.objects.create(
                 organization=organization,
+                contact=contact,
                 channel=channel,
+                scheme=scheme,
                 address=address,
-                language=organization.default_language,
-                language_source=LanguageSource.DEFAULT,
+                **profile,
             )
     except IntegrityError:  # a concurrent first message from the same number
-        return Subscriber.objects.get(organization=organization, address=address)
+        return Subscriber.objects.get(organization=organization, scheme=scheme, address=address)
+
+
+def _same_number_elsewhere(organization_id: int, scheme: str, address: str) -> Subscriber | None:
+    if scheme not in Scheme.PHONE:
+        return None
+    return (
+        Subscriber.objects.filter(
+            organization_id=organization_id,
+            scheme__in=[other for other in Scheme.PHONE if other != scheme],
+            address=address,
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -73,7 +123,20 @@ def subscriber_update(*, subscriber: Subscriber, **changes: object) -> Subscribe
     for field, value in changes.items():
         setattr(subscriber, field, value)
     subscriber.save(update_fields=[*written, "updated_at"])
+    profile_share(subscriber, fields=written)
     return subscriber
+
+
+def profile_share(subscriber: Subscriber, *, fields: Iterable[str]) -> None:
+    """Copy these profile fields of `subscriber` to the person's other addresses: the
+    profile is the person's, whichever channel they answered the question on."""
+    columns = [f if f not in ("region",) else "region_id" for f in fields]
+    columns = [c for c in columns if c in PERSON_FIELDS]
+    if not columns:
+        return
+    Subscriber.objects.filter(contact_id=subscriber.contact_id).exclude(pk=subscriber.pk).update(
+        **{column: getattr(subscriber, column) for column in columns}, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -83,17 +146,29 @@ def subscriber_erase(
     metric: str = AnonymousTally.Metric.ERASED,
     last_reply: OutboundMessage | None = None,
 ) -> None:
-    """The right to be forgotten: delete the person, keep anonymous counts.
+    """The right to be forgotten: delete the person — every address of theirs — and keep
+    anonymous counts.
 
     Consent events stay, detached from the person; messages stay for delivery counts,
-    without the number, the text the person wrote or the provider's error text (which may
-    name the number; the error code stays); pending messages are cancelled — except
-    `last_reply` (the under-age goodbye), whose number is wiped once it is sent.
+    without the number, the person's id, the text the person wrote or the provider's error
+    text (which may name the number; the error code stays); pending messages are cancelled —
+    except `last_reply` (the under-age goodbye), whose number is wiped once it is sent.
     """
-    subscriber_id, organization_id = subscriber.pk, subscriber.organization_id
+    contact_id, organization_id = subscriber.contact_id, subscriber.organization_id
+    addresses = list(
+        Subscriber.objects.filter(contact_id=contact_id).values_list("pk", flat=True)
+    ) or [subscriber.pk]
+    for address_id in addresses:
+        _erase_address(address_id, last_reply)
+    Subscriber.objects.filter(pk__in=addresses).delete()
+    Contact.objects.filter(pk=contact_id).delete()
+    tally_increment(organization_id=organization_id, metric=metric)
+
+
+def _erase_address(subscriber_id: int, last_reply: OutboundMessage | None) -> None:
     ConsentEvent.objects.detach_from_erased(subscriber_id)
     InboundMessage.objects.filter(subscriber_id=subscriber_id).update(
-        subscriber=None, body="", from_address=""
+        subscriber=None, body="", from_address="", raw=None
     )
     others = OutboundMessage.objects.filter(subscriber_id=subscriber_id).exclude(
         pk=last_reply.pk if last_reply else None
@@ -107,15 +182,16 @@ def subscriber_erase(
     )
     others.update(
         subscriber=None,
+        contact_id=None,
         to_address="",
         # A provider's error text may name the number: only the error code stays.
         error_message=Case(
             When(error_message=ERASED_REASON, then=Value(ERASED_REASON)), default=Value("")
         ),
     )
-    OutboundMessage.objects.filter(subscriber_id=subscriber_id).update(subscriber=None)
-    Subscriber.objects.filter(pk=subscriber_id).delete()
-    tally_increment(organization_id=organization_id, metric=metric)
+    OutboundMessage.objects.filter(subscriber_id=subscriber_id).update(
+        subscriber=None, contact_id=None
+    )
 
 
 def tally_increment(*, organization_id: int, metric: str) -> None:

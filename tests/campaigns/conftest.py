@@ -9,6 +9,7 @@ from campaigns.services.campaigns import campaign_create
 from campaigns.services.segments import segment_create
 from outreach.models import ConsentStatus, Region, Role, Subscriber
 from tests.campaigns.report_world import build_world
+from tests.support.people import make_subscriber
 
 ELECTION_DAY = dt.date(2027, 8, 10)
 NOW = dt.datetime(2027, 7, 1, 9, 0, tzinfo=dt.UTC)  # five weeks before polling day
@@ -31,7 +32,7 @@ def campaign(organization):
 @pytest.fixture
 def audience(organization, console_channel):
     for index, language in enumerate(["en", "sw", "sw", "fr"]):
-        Subscriber.objects.create(
+        make_subscriber(
             organization=organization,
             channel=console_channel,
             address=f"+25471234560{index}",

@@ -170,6 +170,7 @@ def _send(wave: Wave, plan: WavePlan, channel: Channel) -> None:
                 channel=channel,
                 provider_message_id=message.provider_message_id,
                 provider_status=status,
+                status=status,  # Twilio's words for these are ours
                 error_code=code,
             )
         status_reports_apply_all()

@@ -29,6 +29,7 @@ from outreach.models import (
     Subscriber,
 )
 from outreach.services.inbound import inbound_handle, inbound_receive
+from tests.support.people import make_subscriber
 
 REGIONS = {"Nairobi": 24, "Mombasa": 14, "Kisumu": 4}
 POLL = [
@@ -62,7 +63,7 @@ def build_world(
     for region_name, size in REGIONS.items():
         region = Region.objects.create(organization=organization, name=region_name)
         world.people[region_name] = [
-            Subscriber.objects.create(
+            make_subscriber(
                 organization=organization,
                 channel=channel,
                 address=f"+2547120{next(number):05d}",

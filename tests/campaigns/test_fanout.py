@@ -35,7 +35,7 @@ def test_each_subscriber_gets_one_message_in_their_language_or_the_default(sendi
     audience = fanout_wave(wave_id=sending_wave.pk)
 
     bodies = dict(OutboundMessage.objects.values_list("subscriber__language", "body"))
-    assert audience == {"targeted": 4, "fatigue_capped": 0, "queued": 4}
+    assert audience == {"targeted": 4, "fatigue_capped": 0, "queued": 4, "no_open_channel": 0}
     assert bodies["sw"] == "Amani Kisumu. Jibu STOP kujiondoa."
     assert bodies["en"] == "Peace in , from Amani 2027. Reply STOP to opt out."
     assert bodies["fr"] == bodies["en"]  # no French variant: the campaign default
@@ -101,7 +101,7 @@ def test_the_fatigue_cap_holds_across_chunks(sending_wave, console_channel, monk
     reached = set(
         OutboundMessage.objects.filter(wave_id=sending_wave.pk).values_list("subscriber", flat=True)
     )
-    assert audience == {"targeted": 4, "fatigue_capped": 2, "queued": 2}
+    assert audience == {"targeted": 4, "fatigue_capped": 2, "queued": 2, "no_open_channel": 0}
     assert reached.isdisjoint({person.pk for person in tired})
 
 
@@ -309,7 +309,12 @@ def test_a_wave_whose_fan_out_task_was_lost_is_fanned_out_by_a_later_tick(
         services.waves_tick(now=DUE + FANOUT_GRACE + dt.timedelta(seconds=5))
 
     sending_wave.refresh_from_db()
-    assert sending_wave.audience == {"targeted": 4, "fatigue_capped": 0, "queued": 4}
+    assert sending_wave.audience == {
+        "targeted": 4,
+        "fatigue_capped": 0,
+        "queued": 4,
+        "no_open_channel": 0,
+    }
     assert OutboundMessage.objects.filter(wave_id=sending_wave.pk).count() == 4
     assert sending_wave.fanned_out_at is not None
 

@@ -14,9 +14,9 @@ from outreach.models import (
     OutboundKind,
     OutboundMessage,
     OutboundStatus,
-    Subscriber,
 )
 from outreach.services.inbound import inbound_handle, inbound_receive
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ PLEDGE = [
 
 @pytest.fixture
 def person(organization, console_channel):
-    return Subscriber.objects.create(
+    return make_subscriber(
         organization=organization,
         channel=console_channel,
         address="+254711999001",

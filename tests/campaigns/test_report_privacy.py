@@ -12,7 +12,8 @@ from campaigns.selectors.reports import ReportScope, campaign_report
 from campaigns.services.fanout import fanout_wave
 from campaigns.services.rollups import wave_rollup
 from campaigns.services.segments import segment_create
-from outreach.models import ConsentStatus, Region, Subscriber
+from outreach.models import ConsentStatus, Region
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_one_person_messaged_by_ten_waves_is_a_cell_of_one_person(
     nairobi = Region.objects.create(organization=organization, name="Nairobi")
     kisumu = Region.objects.create(organization=organization, name="Kisumu")
     for index in range(13):
-        Subscriber.objects.create(
+        make_subscriber(
             organization=organization,
             channel=console_channel,
             address=f"+2547130{index:05d}",

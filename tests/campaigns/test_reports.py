@@ -23,10 +23,10 @@ from outreach.models import (
     OutboundStatus,
     Region,
     Role,
-    Subscriber,
 )
 from outreach.wave_activity import waves_changed_take
 from tests.campaigns.report_world import provider_reports
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def reached(organization, console_channel, campaign):
     nairobi = Region.objects.create(organization=organization, name="Nairobi")
     kisumu = Region.objects.create(organization=organization, name="Kisumu")
     for index in range(43):
-        Subscriber.objects.create(
+        make_subscriber(
             organization=organization,
             channel=console_channel,
             address=f"+2547110{index:05d}",
@@ -168,6 +168,7 @@ def test_a_status_report_marks_its_wave(
             channel=console_channel,
             provider_message_id=message.provider_message_id,
             provider_status="delivered",
+            status="delivered",
         )
 
     assert waves_changed_take() == {reached.pk}
@@ -344,7 +345,7 @@ def test_a_manager_shares_a_campaign_with_a_funder_only(campaign, author, member
 def test_a_campaign_with_too_few_people_shows_no_totals(organization, console_channel):
     small = campaign_create(organization=organization, created_by=None, name="Pilot")
     for index in range(4):
-        Subscriber.objects.create(
+        make_subscriber(
             organization=organization,
             channel=console_channel,
             address=f"+2547140{index:05d}",

@@ -25,6 +25,7 @@ from outreach.models import (
     Region,
     Subscriber,
 )
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def subscribe(organization, sms):
             "joined_at": datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
             **fields,
         }
-        return Subscriber.objects.create(**values)
+        return make_subscriber(**values)
 
     return make
 

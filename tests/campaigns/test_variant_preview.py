@@ -12,9 +12,10 @@ import time_machine
 from campaigns.composition import OPT_OUT_FOOTERS
 from campaigns.services import waves as wave_services
 from campaigns.services.fanout import fanout_wave
-from outreach.models import ChannelPrice, ConsentStatus, OutboundMessage, Region, Subscriber
+from outreach.models import ChannelPrice, ConsentStatus, OutboundMessage, Region
 from outreach.sms_encoding import sms_length
 from tests.campaigns.conftest import DUE, NOW
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def french_speakers(organization, campaign, console_channel):
     campaign.save(update_fields=["languages"])
     kisumu = Region.objects.create(organization=organization, name="Kisumu")
     for index, language in enumerate(["fr", "fr", "fr", "en"]):
-        Subscriber.objects.create(
+        make_subscriber(
             organization=organization,
             channel=console_channel,
             address=f"+25471234570{index}",

@@ -33,6 +33,7 @@ from outreach.models import (
 )
 from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add
+from tests.support.people import with_contacts
 from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi, twilio_signature
 from tests.support.webhooks import twilio_form
 
@@ -58,14 +59,16 @@ def subscribers(organization: Organization, channel: Channel, count: int) -> lis
     """`count` opted-in subscribers on `channel`; their addresses."""
     addresses = [f"+2547{10_000_000 + i:08d}" for i in range(count)]
     Subscriber.objects.bulk_create(
-        Subscriber(
-            organization=organization,
-            channel=channel,
-            address=address,
-            language="en",
-            consent_status=ConsentStatus.OPTED_IN,
+        with_contacts(
+            Subscriber(
+                organization=organization,
+                channel=channel,
+                address=address,
+                language="en",
+                consent_status=ConsentStatus.OPTED_IN,
+            )
+            for address in addresses
         )
-        for address in addresses
     )
     return addresses
 

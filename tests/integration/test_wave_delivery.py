@@ -17,6 +17,7 @@ from outreach.services.organizations import member_add
 from outreach.services.sweeper import release_expired_leases
 from outreach.tasks import dispatch
 from tests.integration.conftest import wait_for
+from tests.support.people import with_contacts
 from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.integration
@@ -48,14 +49,16 @@ def due_wave(organization):
         messages_per_second=5_000,
     )
     Subscriber.objects.bulk_create(
-        Subscriber(
-            organization=organization,
-            channel=channel,
-            address=f"+2547{10_000_000 + i:08d}",
-            language="sw" if i % 3 else "en",
-            consent_status=ConsentStatus.OPTED_IN,
+        with_contacts(
+            Subscriber(
+                organization=organization,
+                channel=channel,
+                address=f"+2547{10_000_000 + i:08d}",
+                language="sw" if i % 3 else "en",
+                consent_status=ConsentStatus.OPTED_IN,
+            )
+            for i in range(SUBSCRIBERS)
         )
-        for i in range(SUBSCRIBERS)
     )
     campaign = campaign_create(
         organization=organization, created_by=None, name="Amani", fatigue_cap_per_week=None

@@ -18,6 +18,7 @@ from outreach.models import (
 from outreach.services.dispatch import claim_batch, claimed_messages, dispatch_channel
 from outreach.services.outbound import MAX_ATTEMPTS, messages_take_in_flight, transmit
 from outreach.services.sweeper import release_expired_leases
+from tests.support.people import with_contacts
 
 # The dispatcher's threads use their own connections: the rows must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,14 +28,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def queued(twilio_channel):
     def make(count: int, *, priority: int = 2, status: str = ConsentStatus.OPTED_IN) -> list[int]:
         people = Subscriber.objects.bulk_create(
-            Subscriber(
-                organization_id=twilio_channel.organization_id,
-                channel=twilio_channel,
-                address=f"+2547{30_000_000 + Subscriber.objects.count() + i:08d}",
-                language="en",
-                consent_status=status,
+            with_contacts(
+                Subscriber(
+                    organization_id=twilio_channel.organization_id,
+                    channel=twilio_channel,
+                    address=f"+2547{30_000_000 + Subscriber.objects.count() + i:08d}",
+                    language="en",
+                    consent_status=status,
+                )
+                for i in range(count)
             )
-            for i in range(count)
         )
         messages = OutboundMessage.objects.bulk_create(
             OutboundMessage(

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from outreach.channels.twilio_sms import STATUS_OF_TWILIO
 from outreach.models import (
     ConsentStatus,
     MessageStatusEvent,
@@ -13,16 +14,17 @@ from outreach.models import (
     OutboundMessage,
     OutboundStatus,
     StatusReportInbox,
-    Subscriber,
 )
 from outreach.services.dispatch import claim_batch, claimed_messages
 from outreach.services.outbound import messages_record_sent, messages_take_in_flight, transmit
 from outreach.services.status import (
     ORPHAN_AFTER,
+    UNKNOWN,
     status_receive,
     status_reports_apply,
     status_reports_apply_all,
 )
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +48,11 @@ def handed_over(twilio_channel):
 
 def receive(channel, sid: str, status: str, error_code: str = "") -> None:
     status_receive(
-        channel=channel, provider_message_id=sid, provider_status=status, error_code=error_code
+        channel=channel,
+        provider_message_id=sid,
+        provider_status=status,
+        status=STATUS_OF_TWILIO.get(status, UNKNOWN),  # as the Twilio webhook translates it
+        error_code=error_code,
     )
 
 
@@ -120,7 +126,7 @@ def test_a_report_applied_while_its_message_is_being_recorded_is_attached(
     twilio_channel, twilio_api
 ):
     """The provider's callback can beat the worker's record statement to the commit."""
-    person = Subscriber.objects.create(
+    person = make_subscriber(
         organization_id=twilio_channel.organization_id,
         channel=twilio_channel,
         address="+254712000009",

@@ -21,6 +21,7 @@ from outreach.models import (
     Subscriber,
 )
 from outreach.services.consent import consent_record
+from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def nairobi(organization):
 @pytest.fixture
 def subscribe(organization, sms):
     def make(status: str = ConsentStatus.OPTED_IN, **fields) -> Subscriber:
-        return Subscriber.objects.create(
+        return make_subscriber(
             organization=organization,
             channel=sms,
             address=f"+2547{next(_numbers):08d}",

@@ -35,7 +35,9 @@ def test_staff_see_the_under_age_refusals_and_erasures_that_happened(
     (today,) = figures["series"]
     assert (today["underage_refused"], today["erased"]) == (1, 1)
     sources = {row["source"]: row for row in figures["opt_outs_by_source"]}
-    assert sources["carrier"]["label"] == "Carrier reported the number unsubscribed"
+    assert (
+        sources["carrier"]["label"] == "The provider reported the person unsubscribed or blocked us"
+    )
     assert "+254711000001" not in response.content.decode()
 
 
