@@ -467,7 +467,7 @@ class WaveRollup(models.Model):
 
 class WaveRollupPeople(models.Model):
     """Who one figure of a rollup cell counts, when they are few (cell_key.SMALL_SET or
-    fewer): subscriber ids, 0 for the erased. Read only where a report cell may describe
+    fewer): contact (person) ids, 0 for the erased. Read only where a report cell may describe
     fewer than k people, so that k is applied to people exactly however cells are summed."""
 
     rollup = models.ForeignKey(WaveRollup, on_delete=models.CASCADE, related_name="people")

@@ -516,7 +516,7 @@ def _polls(scope: ReportScope, publisher: Publisher) -> list[dict[str, Any]]:
                 key=Coalesce(
                     Sum(cell_key.RecordKey("id", seed=campaign.report_key_seed, salt="p")), 0
                 ),
-                people=ArrayAgg("subscriber_id", distinct=True, default=[]),
+                people=ArrayAgg("subscriber__contact_id", distinct=True, default=[]),
             )
         ):
             tallies[row["option_number"]] = tally = Tally()

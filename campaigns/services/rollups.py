@@ -153,12 +153,17 @@ class _FirstOfArray(Func):
     output_field = ArrayField(BigIntegerField(null=True))
 
 
-def _people_and_keys(figures: dict[str, Q], *, seed: int, salt: str) -> dict:
-    """Per figure: its distinct people (capped) and the sum of its records' keys."""
+def _people_and_keys(
+    figures: dict[str, Q], *, seed: int, salt: str, person: str = "subscriber__contact_id"
+) -> dict:
+    """Per figure: its distinct people (capped) and the sum of its records' keys.
+
+    A person is a contact, whatever their addresses: one who got the wave on WhatsApp and
+    then, as a fallback, by SMS is one person in a cell, however many messages."""
     annotations: dict = {}
     for name, only in figures.items():
         annotations[f"{name}__people"] = _FirstOfArray(
-            ArrayAgg("subscriber_id", distinct=True, filter=only, default=[])
+            ArrayAgg(person, distinct=True, filter=only, default=[])
         )
         annotations[f"{name}__key"] = Coalesce(
             Sum(cell_key.RecordKey("id", seed=seed, salt=salt), filter=only), 0
@@ -215,7 +220,7 @@ def _message_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
             **{name: Count("id", filter=only) for name, only in MESSAGE_FIGURES.items()},
             segments=Coalesce(Sum("segments", filter=HANDED_OVER), 0),
             cost=Sum("price"),
-            **_people_and_keys(MESSAGE_FIGURES, seed=seed, salt="m"),
+            **_people_and_keys(MESSAGE_FIGURES, seed=seed, salt="m", person="contact_id"),
         )
     )
     cells = []
@@ -286,7 +291,10 @@ def _error_cells(wave_id: int, zone: ZoneInfo, seed: int) -> list[dict]:
         .annotate(day=TruncDate(Coalesce("sent_at", "created_at"), tzinfo=zone))
         .order_by()
         .values("day", "status", "error_code")
-        .annotate(messages=Count("id"), **_people_and_keys(figures, seed=seed, salt="m"))
+        .annotate(
+            messages=Count("id"),
+            **_people_and_keys(figures, seed=seed, salt="m", person="contact_id"),
+        )
     )
     cells = []
     for row in rows:

@@ -268,6 +268,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The SDK logs every request at INFO; ours say what matters, without numbers.
         "twilio": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # logs each request URL at INFO (a bot token is in it)
+        "httpcore": {"level": "WARNING"},
     },
 }
 
