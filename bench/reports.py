@@ -137,18 +137,23 @@ def _generate(
     with connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
             """
-            INSERT INTO outreach_subscriber (organization_id, channel_id, address, language,
+            WITH people AS (
+                INSERT INTO outreach_contact (organization_id, created_at)
+                SELECT %s, now() FROM generate_series(1, %s) RETURNING id
+            )
+            INSERT INTO outreach_subscriber (contact_id, organization_id, channel_id, address,
+                language,
                 language_source, age_band, gender, tags, joined_keyword, joined_at, region_id,
                 consent_status, onboarding_step, created_at, updated_at)
-            SELECT %s, %s, '+2547' || lpad(n::text, 8, '0'),
+            SELECT p.id, %s, %s, '+2547' || lpad(n::text, 8, '0'),
                    CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword',
                    (ARRAY['18_24', '25_29', '30_34', '35_plus'])[1 + n %% 4],
                    (ARRAY['female', 'male', 'other', ''])[1 + n %% 4], '[]', 'JOIN', now(),
                    (SELECT min(id) FROM outreach_region) + n %% 47,
                    'opted_in', 'done', now(), now()
-            FROM generate_series(1, %s) AS n
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
             """,
-            [organization_id, channel_id, SUBSCRIBERS],
+            [organization_id, SUBSCRIBERS, organization_id, channel_id],
         )
         # Synthetic rows of our own: the keys are right by construction, so the loading
         # skips the per-row foreign-key triggers (the report reads, it does not write).
@@ -161,10 +166,11 @@ def _generate(
             cursor.execute(
                 """
                 INSERT INTO outreach_outboundmessage (organization_id, channel_id, subscriber_id,
-                    to_address, kind, reply_key, body, language, segments, status,
+                    contact_id, to_address, kind, reply_key, body, language, segments, status,
                     provider_message_id, error_code, error_message, attempts, price, price_unit,
                     created_at, sent_at, status_changed_at, wave_id, priority)
-                SELECT organization_id, channel_id, id, address, 'wave', '', 'Vote in peace.',
+                SELECT organization_id, channel_id, id, contact_id, address, 'wave', '',
+                       'Vote in peace.',
                        language, 1,
                        CASE WHEN id %% 50 = 0 THEN 'failed'
                             WHEN id %% 37 = 0 THEN 'undelivered' ELSE 'delivered' END,

@@ -569,15 +569,20 @@ def _subscribers(organization_id: int, channel_id: int, count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO outreach_subscriber (organization_id, channel_id, address, language,
+            WITH people AS (
+                INSERT INTO outreach_contact (organization_id, created_at)
+                SELECT %s, now() FROM generate_series(1, %s) RETURNING id
+            )
+            INSERT INTO outreach_subscriber (contact_id, organization_id, channel_id, address,
+                language,
                 language_source, age_band, gender, tags, joined_keyword, joined_at,
                 consent_status, onboarding_step, created_at, updated_at)
-            SELECT %s, %s, '+2547' || (10000000 + n)::text,
+            SELECT p.id, %s, %s, '+2547' || (10000000 + n)::text,
                    CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
                    now(), 'opted_in', 'done', now(), now()
-            FROM generate_series(1, %s) AS n
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
             """,
-            [organization_id, channel_id, count],
+            [organization_id, count, organization_id, channel_id],
         )
         cursor.execute("ANALYZE outreach_subscriber")
 

@@ -67,15 +67,20 @@ def run() -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO outreach_subscriber (organization_id, channel_id, address, language,
+            WITH people AS (
+                INSERT INTO outreach_contact (organization_id, created_at)
+                SELECT %s, now() FROM generate_series(1, %s) RETURNING id
+            )
+            INSERT INTO outreach_subscriber (contact_id, organization_id, channel_id, address,
+                language,
                 language_source, age_band, gender, tags, joined_keyword, joined_at,
                 consent_status, onboarding_step, created_at, updated_at)
-            SELECT %s, %s, '+2547' || lpad(n::text, 8, '0'),
+            SELECT p.id, %s, %s, '+2547' || lpad(n::text, 8, '0'),
                    CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
                    now(), 'opted_in', 'done', now(), now()
-            FROM generate_series(1, %s) AS n
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
             """,
-            [organization.pk, channel.pk, SUBSCRIBERS],
+            [organization.pk, SUBSCRIBERS, organization.pk, channel.pk],
         )
         cursor.execute("ANALYZE outreach_subscriber")
     print(f"  ({SUBSCRIBERS:,} subscribers generated in {time.perf_counter() - started:.1f} s)")
