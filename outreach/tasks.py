@@ -18,6 +18,7 @@ from outreach.services.sweeper import (
     sweep_unrouted_inbound,
     sweep_unsent_replies,
 )
+from outreach.services.templates import templates_sync_all
 
 
 @shared_task(name="outreach.tasks.record_heartbeat")
@@ -87,3 +88,9 @@ def dispatch_tick() -> list[int]:
     for channel_id in idle:
         dispatch.apply_async(args=[channel_id], queue="bulk")
     return idle
+
+
+@shared_task(name="outreach.tasks.sync_templates")
+def sync_templates() -> dict[int, dict[str, int] | None]:
+    """Idempotent: each channel's templates are copied whole from its provider again."""
+    return templates_sync_all()

@@ -9,6 +9,7 @@ from outreach.api import (
     safeguarding,
     subscriber_import,
     subscribers,
+    templates,
     views,
 )
 
@@ -31,6 +32,16 @@ urlpatterns = [
         "subscribers/<int:pk>/conversation/",
         conversations.SubscriberConversationView.as_view(),
         name="subscriber-conversation",
+    ),
+    path(
+        "channels/<int:pk>/templates/",
+        templates.ChannelTemplatesView.as_view(),
+        name="channel-templates",
+    ),
+    path(
+        "channels/<int:pk>/templates/sync/",
+        templates.ChannelTemplatesSyncView.as_view(),
+        name="channel-templates-sync",
     ),
     path("safeguarding/", safeguarding.SafeguardingView.as_view(), name="safeguarding"),
     *router.urls,
