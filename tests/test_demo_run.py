@@ -1,6 +1,9 @@
-"""`make run`'s path for real: the demo starts its own PostgreSQL, serves, reports, stops."""
+"""`make run`'s path for real: the demo starts its own PostgreSQL, serves, reports, stops;
+its console channels hold a WhatsApp-like and a Telegram-like conversation as the README
+shows them."""
 
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -14,6 +17,12 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+# The README's simulate-inbound lines: the body, then the URL on the next line.
+SIMULATED = re.compile(
+    r"-d '(?P<body>\{[^']*\})' \\\n\s+http://127\.0\.0\.1:8000"
+    r"(?P<path>/api/v1/channels/\d+/simulate-inbound/)"
+)
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +85,7 @@ def _rehearse_a_wave(base: str, tokens: dict[str, str], output: Path) -> None:
         fatigue_cap_per_week=None,
     )
     segment = manager.call("POST", "/api/v1/segments/", name="Everyone in the demo")
-    [channel] = manager.call("GET", "/api/v1/channels/")["results"]
+    channels = {c["kind"]: c["id"] for c in manager.call("GET", "/api/v1/channels/")["results"]}
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
     wave = manager.call(
         "POST",
@@ -85,7 +94,7 @@ def _rehearse_a_wave(base: str, tokens: dict[str, str], output: Path) -> None:
         name="Rehearsal wave",
         send_at=soon.isoformat(),
         segment=segment["id"],
-        channels=[channel["id"]],
+        channels=[channels["console_whatsapp"], channels["console"]],  # WhatsApp, then SMS
         variants=[
             {"language": "en", "body": "Vote in peace: {link:https://peace.example/pledge}"},
             {"language": "sw", "body": "Piga kura kwa amani: {link:https://peace.example/pledge}"},
@@ -110,6 +119,36 @@ def _rehearse_a_wave(base: str, tokens: dict[str, str], output: Path) -> None:
     assert totals["delivery_rate"] > 0.8
     # The ticker builds the links with the demo's own address, port included.
     assert f"{base}/l/" in output.read_text()
+
+
+def _converse_as_the_readme_shows(base: str, tokens: dict[str, str], output: Path) -> None:
+    """Each simulate-inbound line of the README, as written, on the running demo: the
+    answers hold the replies the person's WhatsApp, Telegram or Messenger would show."""
+    manager = Api(base, tokens["manager"])
+    channels = {c["id"]: c["kind"] for c in manager.call("GET", "/api/v1/channels/")["results"]}
+    lines = [(m["path"], json.loads(m["body"])) for m in SIMULATED.finditer(README.read_text())]
+    by_kind = {channels[int(path.split("/")[4])]: (path, body) for path, body in lines}
+    assert set(by_kind) == {"console", "console_whatsapp", "console_telegram", "console_messenger"}
+    answers = {kind: manager.call("POST", path, **body) for kind, (path, body) in by_kind.items()}
+
+    # Telegram: a bot is joined with /start; the welcome asks the first onboarding question.
+    telegram = answers["console_telegram"]
+    assert telegram["inbound"]["intent"] == "join"
+    assert "How old are you?" in telegram["replies"][0]["body"]
+    path, body = by_kind["console_telegram"]
+    onboarding = manager.call("POST", path, sender=body["sender"], body="22")
+    assert "county" in onboarding["replies"][0]["body"]
+    # WhatsApp: one of the demo wave's people answers its poll there and is thanked there.
+    whatsapp = answers["console_whatsapp"]
+    assert whatsapp["inbound"]["intent"] == "poll_answer"
+    assert "Pledge a peaceful vote" in whatsapp["replies"][0]["body"]
+    assert answers["console"]["inbound"]["intent"] == "join"
+    assert answers["console_messenger"]["inbound"]["intent"] == "join"
+    # The console's log names the channel and never the chat id or the number whole.
+    log = output.read_text()
+    assert re.search(r"console Console Telegram → \*{7}89: Welcome", log), log[-3000:]
+    assert re.search(r"console Console WhatsApp → \+\*{10}00: Thank you", log), log[-3000:]
+    assert "→ 123456789" not in log
 
 
 def test_the_demo_serves_on_its_own_postgresql_and_stops_with_it(tmp_path):
@@ -148,6 +187,8 @@ def test_the_demo_serves_on_its_own_postgresql_and_stops_with_it(tmp_path):
         assert assets
         for asset in assets:
             assert requests.get(f"http://127.0.0.1:{port}{asset}", timeout=10).ok, asset
+        # The conversation first: the poll answered is the seeded wave's, the last to reach them.
+        _converse_as_the_readme_shows(f"http://127.0.0.1:{port}", _tokens(output), output)
         _rehearse_a_wave(f"http://127.0.0.1:{port}", _tokens(output), output)
         # The README's command for a new organization, as written, beside the running demo.
         created = subprocess.run(  # noqa: S602 — the README's line, verbatim, in a shell
