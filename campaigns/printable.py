@@ -50,6 +50,10 @@ LEGEND = f"{WITHHELD} marks a figure withheld to protect privacy."
 DELIVERED = colors.HexColor("#2e7d32")
 FAILED = colors.HexColor("#c62828")
 CHART_WIDTH = 480
+PAGE_POSTS_NOTE = (
+    "Page posts: the Page's public counts as Facebook reports them (nobody is named in "
+    f"them), not perturbed; {WITHHELD} where they could not be read."
+)
 DAILY_CAPTION = "Delivered and failed messages per day (campaign time); withheld figures left out."
 
 FONT, BOLD, FONT_SIZE = "Helvetica", "Helvetica-Bold", 8
@@ -288,7 +292,27 @@ def _context(report: Report) -> dict[str, Any]:
             }
             for poll in report.get("polls") or []
         ],
+        "page_posts": _page_post_grid(report.get("page_posts") or [], campaign.get("timezone")),
     }
+
+
+def _page_post_grid(posts: list[dict[str, Any]], zone_name: Any) -> Grid:
+    """The waves' Page posts: public counts of the Page, shown as given (a dash: unreadable)."""
+    return Grid(
+        ["Wave", "Published", "Reactions", "Comments", "Shares"],
+        [
+            [
+                str(post.get("wave") or ""),
+                _generated(post.get("scheduled_for"), zone_name)
+                if post.get("status") == "published"
+                else f"scheduled for {_generated(post.get('scheduled_for'), zone_name)}",
+                fmt("reactions", post.get("reactions")),
+                fmt("comments", post.get("comments")),
+                fmt("shares", post.get("shares")),
+            ]
+            for post in posts
+        ],
+    )
 
 
 def _figure_grid(
@@ -483,6 +507,9 @@ def report_story(report: Report) -> list[Flowable]:
     story += _section("Waves", ctx["waves"])
     for poll in ctx["polls"]:
         story += _section(f"Poll: {poll['wave']}", poll["grid"])
+    if ctx["page_posts"].rows:
+        story += _section("Facebook Page posts", ctx["page_posts"])
+        story += [_p(PAGE_POSTS_NOTE, SMALL)]
     return story
 
 

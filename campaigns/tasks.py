@@ -3,6 +3,11 @@
 from celery import shared_task
 
 from campaigns.services.fanout import fallback_after_failures, fanout_wave
+from campaigns.services.page_posts import (
+    page_post_publish,
+    page_posts_engagement_refresh,
+    page_posts_publish_due,
+)
 from campaigns.services.rollups import waves_rollup_due
 from campaigns.services.waves import dispatch_wave_channels, waves_tick
 
@@ -38,3 +43,18 @@ def fallback(message_ids: list[int]) -> int:
     for wave_id in waves:
         dispatch_wave_channels(wave_id)
     return len(waves)
+
+
+@shared_task(name="campaigns.tasks.publish_page_post")
+def publish_page_post(post_id: int) -> bool:
+    """Idempotent: a post is handed to its Page once (row lock, no post id yet)."""
+    post = page_post_publish(post_id=post_id)
+    return post is not None and bool(post.provider_post_id)
+
+
+@shared_task(name="campaigns.tasks.page_posts")
+def page_posts() -> dict[str, int]:
+    """Hourly: planned posts now within Meta's 30 days are handed over, and the counts of
+    the last 30 days' posts read again (both idempotent)."""
+    handed = page_posts_publish_due()
+    return {"tried": len(handed), "read": page_posts_engagement_refresh()}

@@ -45,6 +45,16 @@ app.conf.beat_schedule = {
         "schedule": 30.0,  # reports are never more than a minute behind
         "options": {"expires": 25},
     },
+    "sync-whatsapp-templates": {
+        "task": "outreach.tasks.sync_templates",
+        "schedule": crontab(minute="*/15"),  # a template's approval shows within 15 minutes
+        "options": {"expires": 14 * 60, "queue": "bulk"},
+    },
+    "page-posts": {
+        "task": "campaigns.tasks.page_posts",
+        "schedule": crontab(minute=7),  # hourly: due posts handed over, engagement read
+        "options": {"expires": 55 * 60},
+    },
     "record-beat-heartbeat": {
         "task": "outreach.tasks.record_heartbeat",
         "schedule": crontab(),  # every minute

@@ -86,6 +86,28 @@ class ReportPollSerializer(serializers.Serializer):
     options = ReportPollOptionSerializer(many=True)
 
 
+class ReportPagePostSerializer(serializers.Serializer):
+    """A wave's post on the Facebook Page: the Page's public aggregates, as Meta gives them."""
+
+    wave_id = serializers.IntegerField()
+    wave = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["scheduled", "published"], help_text="Scheduled: Meta publishes it at its time."
+    )
+    provider_post_id = serializers.CharField(help_text="Meta's id of the post.")
+    scheduled_for = serializers.DateTimeField(
+        allow_null=True, help_text="When it is (or was) published."
+    )
+    reactions = serializers.IntegerField(
+        allow_null=True, min_value=0, help_text="Null when the Page's counts cannot be read."
+    )
+    comments = serializers.IntegerField(allow_null=True, min_value=0)
+    shares = serializers.IntegerField(allow_null=True, min_value=0)
+    engagement_read_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the counts were last read (hourly, for 30 days)."
+    )
+
+
 class ReportCampaignSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -134,3 +156,8 @@ class CampaignReportBodySerializer(serializers.Serializer):
     series = ReportRowSerializer(many=True, help_text="One row per campaign-local day.")
     waves = ReportWaveRowSerializer(many=True)
     polls = ReportPollSerializer(many=True)
+    page_posts = ReportPagePostSerializer(
+        many=True,
+        help_text="The waves' Facebook Page posts: public counts of a Page, naming nobody, "
+        "so shown as given (not perturbed).",
+    )

@@ -11,7 +11,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.composition import variant_stats
-from campaigns.models import Campaign, Poll, Wave, WaveComment, WaveStatus, WaveTransition
+from campaigns.models import (
+    Campaign,
+    PagePost,
+    Poll,
+    Variant,
+    Wave,
+    WaveComment,
+    WaveStatus,
+    WaveTransition,
+)
 from campaigns.selectors.recipients import wave_channels
 from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.selectors.waves import (
@@ -26,7 +35,7 @@ from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.errors import InvalidInput
-from outreach.models import Role
+from outreach.models import Channel, MessageTemplate, Role, TemplateStatus
 from outreach.models.organizations import STAFF_ROLES
 
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
@@ -54,6 +63,19 @@ class PollInputSerializer(StrictInputSerializer):
 class VariantInputSerializer(StrictInputSerializer):
     language = serializers.CharField(max_length=3)
     body = serializers.CharField(max_length=2000, trim_whitespace=False)
+    template = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A WhatsApp message template's id (GET /channels/{id}/templates/), of one "
+        "of the wave's WhatsApp channels, in this language: it goes instead of the text to "
+        "people outside their 24-hour window there. Null: none; left out: unchanged.",
+    )
+    template_variables = serializers.ListField(
+        child=serializers.CharField(max_length=1024, trim_whitespace=False),
+        required=False,
+        max_length=20,
+        help_text="The template's {{1}}, {{2}} … in order.",
+    )
 
 
 class WaveInputSerializer(StrictInputSerializer):
@@ -73,6 +95,12 @@ class WaveInputSerializer(StrictInputSerializer):
         child=serializers.IntegerField(),
         required=False,
         help_text="Channel ids in order of preference (first choice first).",
+    )
+    page_channel = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A Facebook Page channel (Messenger) to publish the default-language text "
+        "to, once, at the wave's time; null: no post.",
     )
     priority = serializers.ChoiceField(choices=["normal", "urgent"], required=False)
     variants = VariantInputSerializer(many=True, required=False)
@@ -127,6 +155,17 @@ class WaveHoldSerializer(serializers.Serializer):
     timezone = serializers.CharField(help_text="The campaign's IANA time zone.")
 
 
+class PagePostSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PagePost
+        fields = ["status", "provider_post_id", "scheduled_for", "reactions", "comments", "shares"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "provider_post_id": {"help_text": "Meta's post id; blank until Meta has it."},
+            "reactions": {"help_text": "The Page's public count; null until read or unreadable."},
+        }
+
+
 class WaveSerializer(serializers.ModelSerializer):
     times = serializers.SerializerMethodField()
     hold = serializers.SerializerMethodField(
@@ -145,6 +184,9 @@ class WaveSerializer(serializers.ModelSerializer):
     )
     sensitive_terms = serializers.SerializerMethodField()
     poll = serializers.SerializerMethodField()
+    page_post = serializers.SerializerMethodField(
+        help_text="The wave's post on its Page (page_channel); null when it has none yet."
+    )
     channels = serializers.SerializerMethodField(
         help_text="Channel ids in order of preference: each person gets the wave on the first "
         "where they have consent (and a window or an approved template), the next only after "
@@ -165,6 +207,8 @@ class WaveSerializer(serializers.ModelSerializer):
             "hold",
             "segment",
             "channels",
+            "page_channel",
+            "page_post",
             "variants",
             "poll",
             "sensitive_terms",
@@ -218,12 +262,18 @@ class WaveSerializer(serializers.ModelSerializer):
     def get_channels(self, wave: Wave) -> list[int]:
         return [channel.pk for channel in wave_channels(wave)]
 
+    @extend_schema_field(PagePostSerializer(allow_null=True))
+    def get_page_post(self, wave: Wave) -> dict[str, Any] | None:
+        post = PagePost.objects.filter(wave=wave).first()
+        return None if post is None else PagePostSerializer(post).data
+
     def get_variants(self, wave: Wave) -> list[dict[str, Any]]:
+        channels = wave_channels(wave)
         price, currency = wave_price(wave)
         longest_region = longest_region_name(wave.organization_id)
         previews = variant_previews(wave, longest_region=longest_region)
         result = []
-        for variant in wave.variants.all():
+        for variant in wave.variants.select_related("template"):
             # As a subscriber's first message is sent (opt-out footer on), and as later ones are.
             stats, without_footer = (
                 variant_stats(
@@ -260,6 +310,9 @@ class WaveSerializer(serializers.ModelSerializer):
                         "matches": stats.language.matches,
                         "warning": stats.language.warning,
                     },
+                    "template": _template(variant.template),
+                    "template_variables": variant.template_variables,
+                    "channel_warnings": _channel_warnings(variant, stats.characters, channels),
                 }
             )
         return result
@@ -391,6 +444,33 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
 
     def _out(self, wave: Wave) -> dict[str, Any]:
         return WaveSerializer(self.get_queryset().get(pk=wave.pk)).data
+
+
+def _template(template: MessageTemplate | None) -> dict[str, Any] | None:
+    if template is None:
+        return None
+    return {"id": template.pk, "name": template.name, "status": template.status}
+
+
+def _channel_warnings(variant: Variant, characters: int, channels: list[Channel]) -> list[str]:
+    """What will not go as written: WhatsApp channels without an approved template of the
+    variant (no message outside the 24-hour window there), and channels it is too long for."""
+    template = variant.template
+    warnings = [
+        f"No approved WhatsApp template for {variant.language}: people outside their 24-hour "
+        f"window on {channel.name} will get it on the next channel, or not at all"
+        for channel in channels
+        if channel.spec.templates_outside_window
+        and not (
+            template is not None
+            and template.channel_id == channel.pk
+            and template.status == TemplateStatus.APPROVED
+        )
+    ]
+    return warnings + [
+        services.too_long_for(channel)
+        for channel in services.longer_than_channels(characters, channels)
+    ]
 
 
 def _money(amount: object) -> str | None:

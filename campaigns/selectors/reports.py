@@ -17,7 +17,7 @@ Staff may ask for the exact figures (`suppress=False`); funders may not.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns import cell_key
-from campaigns.models import Campaign, Poll, PollAnswer, Wave, WaveErrorRollup
+from campaigns.models import Campaign, PagePost, Poll, PollAnswer, Wave, WaveErrorRollup
 from campaigns.suppression import effective_k, withheld_in_line
 from outreach.models import Channel, Region
 
@@ -345,7 +345,8 @@ class Publisher:
 
 
 def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, Any]:
-    """The report a funder sees: totals, one breakdown, the daily series, waves and polls."""
+    """The report a funder sees: totals, one breakdown, the daily series, waves, polls and
+    the waves' Page posts."""
     campaign = scope.campaign
     k = effective_k(campaign.organization.report_min_cell_size)
     publisher = Publisher(k=k, suppress=suppress)
@@ -384,6 +385,7 @@ def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, A
         "series": list(_rows(by_day, "day", publisher, totals=totals).values()),
         "waves": [],
         "polls": _polls(scope, publisher),
+        "page_posts": _page_posts(scope),
     }
     wave_rows = _rows(by_wave, "wave_id", publisher, totals=totals)
     for wave in waves:
@@ -545,6 +547,39 @@ def _polls(scope: ReportScope, publisher: Publisher) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def _page_posts(scope: ReportScope) -> list[dict[str, Any]]:
+    """The waves' Facebook Page posts and their engagement, on the days of the period asked.
+
+    The counts are the Page's public aggregates (nobody is known behind them): shown as
+    Meta gave them, not perturbed; null when they could not be read.
+    """
+    posts = PagePost.objects.filter(wave__campaign=scope.campaign).exclude(provider_post_id="")
+    if scope.wave is not None:
+        posts = posts.filter(wave=scope.wave)
+    zone = ZoneInfo(scope.campaign.timezone)
+    if scope.date_from:
+        posts = posts.filter(scheduled_for__gte=datetime.combine(scope.date_from, time.min, zone))
+    if scope.date_to:
+        end = datetime.combine(scope.date_to + timedelta(days=1), time.min, zone)
+        posts = posts.filter(scheduled_for__lt=end)
+    return [
+        {
+            "wave_id": post.wave_id,
+            "wave": post.wave.name,
+            "status": post.status,
+            "provider_post_id": post.provider_post_id,
+            "scheduled_for": post.scheduled_for.isoformat() if post.scheduled_for else None,
+            "reactions": post.reactions,
+            "comments": post.comments,
+            "shares": post.shares,
+            "engagement_read_at": (
+                post.engagement_read_at.isoformat() if post.engagement_read_at else None
+            ),
+        }
+        for post in posts.select_related("wave").order_by("scheduled_for", "pk")
+    ]
 
 
 def _fatigue_capped(waves: list[Wave], publisher: Publisher) -> int | None:

@@ -6,6 +6,7 @@ Editing a wave that was submitted or approved sends it back to draft.
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,8 +30,18 @@ from campaigns.models import (
 )
 from campaigns.selectors.waves import longest_region_name
 from campaigns.services.fanout import FANOUT_GRACE
+from campaigns.services.page_posts import page_post_plan
+from outreach.channel_kinds import Scheme
 from outreach.errors import InvalidInput, NotAllowed
-from outreach.models import NOT_HANDED_OVER, Channel, OutboundMessage, OutboundStatus, Role, User
+from outreach.models import (
+    NOT_HANDED_OVER,
+    Channel,
+    MessageTemplate,
+    OutboundMessage,
+    OutboundStatus,
+    Role,
+    User,
+)
 from outreach.selectors.organizations import role_in
 from outreach.wave_activity import waves_changed
 
@@ -42,6 +53,7 @@ WAVE_FIELDS = (
     "send_at_relative",
     "segment",
     "channels",
+    "page_channel",
     "priority",
     "variants",
     "poll",
@@ -49,6 +61,15 @@ WAVE_FIELDS = (
 EDITABLE = {WaveStatus.DRAFT, WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
 BACK_TO_DRAFT = {WaveStatus.IN_REVIEW, WaveStatus.APPROVED, WaveStatus.SCHEDULED}
 FINAL = {WaveStatus.SENT, WaveStatus.CANCELLED}
+# A WhatsApp template's placeholders: {{1}}, {{2}} …
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+# How a kind is named in a warning, by its address scheme.
+SCHEME_NAMES = {
+    Scheme.TEL: "SMS",
+    Scheme.WHATSAPP: "WhatsApp",
+    Scheme.TELEGRAM: "Telegram",
+    Scheme.MESSENGER: "Messenger",
+}
 MAX_SEGMENTS = 10  # Twilio refuses bodies over 1,600 characters: 10 concatenated segments
 REVIEWERS = {Role.REVIEWER, Role.ADMIN}
 # Claimed by a dispatcher, not yet handed to the provider: a pause takes it back too.
@@ -153,7 +174,9 @@ def wave_schedule(*, wave: Wave, by: User | None, now: dt.datetime | None = None
     wave.scheduled_for = schedule.send_at
     wave.save(update_fields=["scheduled_for", "updated_at"])
     note = "deferred past quiet hours" if schedule.deferred_for_quiet_hours else ""
-    return _move(wave, WaveStatus.SCHEDULED, by, note)
+    wave = _move(wave, WaveStatus.SCHEDULED, by, note)
+    page_post_plan(wave=wave)  # its Page post, if it has a Page, handed over after commit
+    return wave
 
 
 @transaction.atomic
@@ -198,7 +221,10 @@ def wave_resume(*, wave: Wave, by: User) -> Wave:
         transaction.on_commit(
             lambda: dispatch_wave_channels(wave.pk) if released else _fanout(wave.pk)
         )
-    return _move(wave, target, by)
+    wave = _move(wave, target, by)
+    if target == WaveStatus.SCHEDULED:
+        page_post_plan(wave=wave)  # a post not handed over yet takes the new time
+    return wave
 
 
 @transaction.atomic
@@ -377,6 +403,8 @@ def _apply(wave: Wave, fields: dict[str, Any]) -> Wave:
         wave.segment = _own_segment(fields["segment"], campaign)
     if "send_at" in fields or "send_at_relative" in fields:
         _set_send_time(wave, fields.get("send_at"), fields.get("send_at_relative") or "")
+    if "page_channel" in fields:
+        wave.page_channel = _own_page_channel(fields["page_channel"], campaign)
     wave.save()
     if "channels" in fields:
         channels = _own_channels(fields["channels"], campaign)
@@ -433,6 +461,9 @@ def _resolve_relative(relative: str, campaign: Campaign) -> dt.datetime:
 
 def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
     campaign = wave.campaign
+    channels = list(wave.channels.all())
+    # SMS's 10 segments bound every text until the wave's channels say it goes elsewhere only.
+    by_segments = not channels or any(c.spec.counts_segments for c in channels)
     seen = set()
     for index, variant in enumerate(variants):
         language, body = variant.get("language", ""), variant.get("body", "")
@@ -461,16 +492,84 @@ def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
             max_segments=MAX_SEGMENTS,
             with_footer=True,  # the longest it is sent as
         )
-        if stats.over_limit:
+        if stats.over_limit and by_segments:
             raise InvalidInput(
                 f"{stats.segments} SMS segments: at most {MAX_SEGMENTS} go in one message.",
                 field=f"variants.{index}.body",
             )
+        _check_template(wave, variant, index, channels)
     wave.variants.exclude(language__in=seen).delete()
     for variant in variants:
-        Variant.objects.update_or_create(
-            wave=wave, language=variant["language"], defaults={"body": variant["body"]}
+        defaults: dict[str, Any] = {"body": variant["body"]}
+        if "template" in variant:  # absent: the variant keeps its template; null: it has none
+            defaults["template"] = _template_of(variant["template"], wave, field="template")
+            defaults["template_variables"] = []
+        if "template_variables" in variant:
+            defaults["template_variables"] = list(variant["template_variables"] or [])
+        Variant.objects.update_or_create(wave=wave, language=variant["language"], defaults=defaults)
+
+
+def _check_template(
+    wave: Wave, variant: dict[str, Any], index: int, channels: list[Channel]
+) -> None:
+    """A variant's template: the organization's, on one of the wave's WhatsApp channels, in
+    the variant's language, with a value for each of its {{n}} placeholders."""
+    field = f"variants.{index}.template"
+    variables = variant.get("template_variables")
+    if variables is not None and (
+        not isinstance(variables, list) or not all(isinstance(v, str) for v in variables)
+    ):
+        raise InvalidInput("A list of texts.", field=f"{field}_variables")
+    template = _template_of(variant.get("template"), wave, field=field)
+    if template is None:
+        return
+    whatsapp = [c.pk for c in channels if c.spec.templates_outside_window]
+    if template.channel_id not in whatsapp:
+        raise InvalidInput(
+            "The template belongs to a channel this wave is not sent on: add its WhatsApp "
+            "channel to the wave first.",
+            field=field,
         )
+    if not same_language(template.language, variant.get("language", "")):
+        raise InvalidInput(
+            f"The template is in '{template.language}', the variant in "
+            f"'{variant.get('language')}'.",
+            field=field,
+        )
+    needed = max((int(n) for n in TEMPLATE_PLACEHOLDER.findall(template.body)), default=0)
+    if len(variables or []) < needed:
+        raise InvalidInput(
+            f"The template has {needed} placeholder(s): give a value for each.",
+            field=f"{field}_variables",
+        )
+
+
+def _template_of(template: Any, wave: Wave, *, field: str) -> MessageTemplate | None:
+    if template is None:
+        return None
+    template_id = template.pk if isinstance(template, MessageTemplate) else template
+    found = MessageTemplate.objects.filter(
+        organization_id=wave.organization_id, pk=template_id
+    ).first()
+    if found is None:
+        raise InvalidInput("No such template in this organization.", field=field)
+    return found
+
+
+def same_language(template_language: str, language: str) -> bool:
+    """Whether a provider's template language ("en", "en_US", "sw") is a variant's ("en")."""
+    return re.split(r"[_-]", template_language.lower())[0] == language.lower()
+
+
+def longer_than_channels(characters: int, channels: list[Channel]) -> list[Channel]:
+    """The channels whose kind takes fewer characters in one message than `characters`."""
+    return [c for c in channels if characters > c.spec.max_characters]
+
+
+def too_long_for(channel: Channel) -> str:
+    """What a text too long for `channel` is told: "Longer than Messenger's 2,000 characters"."""
+    kind = SCHEME_NAMES.get(channel.scheme, channel.get_kind_display())
+    return f"Longer than {kind}'s {channel.spec.max_characters:,} characters ({channel.name})"
 
 
 def _check_complete(wave: Wave) -> None:
@@ -487,6 +586,46 @@ def _check_complete(wave: Wave) -> None:
             f"Write the {wave.campaign.default_language} variant: it is the fallback.",
             field="variants",
         )
+    _check_lengths_and_templates(wave)
+
+
+def _check_lengths_and_templates(wave: Wave) -> None:
+    """No variant longer than one of the wave's channels takes (SMS: 10 segments), nor with a
+    template of a channel the wave no longer goes on (its channels changed since)."""
+    channels = list(wave.channels.all())
+    longest_region = longest_region_name(wave.organization_id)
+    for variant in wave.variants.select_related("template"):
+        stats = variant_stats(
+            variant.body,
+            declared_language=variant.language,
+            campaign_name=wave.campaign.name,
+            longest_region=longest_region,
+            price_per_segment=None,
+            currency=None,
+            max_segments=MAX_SEGMENTS,
+            with_footer=True,
+        )
+        if stats.over_limit and any(c.spec.counts_segments for c in channels):
+            raise InvalidInput(
+                f"The {variant.language} variant is {stats.segments} SMS segments as sent: "
+                f"at most {MAX_SEGMENTS} go in one message.",
+                field="variants",
+            )
+        too_short = longer_than_channels(stats.characters, channels)
+        if too_short:
+            raise InvalidInput(
+                f"The {variant.language} variant is {stats.characters:,} characters as sent. "
+                f"{too_long_for(too_short[0])}.",
+                field="variants",
+            )
+        if variant.template is not None and variant.template.channel_id not in {
+            c.pk for c in channels
+        }:
+            raise InvalidInput(
+                f"The {variant.language} variant's template belongs to a channel this wave is "
+                "not sent on.",
+                field="variants",
+            )
 
 
 def _plan(wave: Wave) -> timing.Schedule:
@@ -553,6 +692,22 @@ def _own_channels(channels: list[Any], campaign: Campaign) -> list[Channel]:
     if len(found) != len(ids):
         raise InvalidInput("No such channel in this organization.", field="channels")
     return [found[pk] for pk in ids]
+
+
+def _own_page_channel(channel: Any, campaign: Campaign) -> Channel | None:
+    """The organization's Facebook Page channel (messenger, or the console's) named."""
+    if channel is None:
+        return None
+    channel_id = channel.pk if isinstance(channel, Channel) else channel
+    found = Channel.objects.filter(organization=campaign.organization, pk=channel_id).first()
+    if found is None:
+        raise InvalidInput("No such channel in this organization.", field="page_channel")
+    if not found.spec.page_posts:
+        raise InvalidInput(
+            f"A {found.get_kind_display()} channel has no Facebook Page to post on.",
+            field="page_channel",
+        )
+    return found
 
 
 def _locked(wave: Wave) -> Wave:

@@ -10,6 +10,7 @@ recording process's own transaction, as a callback arrives after the provider's 
 import hashlib
 import logging
 import uuid
+from datetime import datetime
 
 from outreach.channels.base import SendResult, TemplateCall
 from outreach.models import Channel, OutboundStatus
@@ -46,6 +47,19 @@ class ConsoleAdapter:
 
     def find_sent(self, channel: Channel, *, to: str, body: str, since: object) -> None:
         return None  # the console keeps no record beyond our own
+
+
+def publish_post(
+    channel: Channel, *, message: str, scheduled_publish_time: datetime | None = None
+) -> str:
+    """A console Page "publishes" by logging the post: its id is made up, like Meta's."""
+    logger.info("console %s posts on its Page: %s", channel.name, message)
+    return f"console-post-{uuid.uuid4().hex}"
+
+
+def post_engagement(channel: Channel, post_id: str) -> dict[str, int] | None:
+    """Nobody sees a console Page: no reactions, comments or shares, ever."""
+    return {"reactions": 0, "comments": 0, "shares": 0}
 
 
 def _unreachable(to: str, body: str) -> bool:
