@@ -38,10 +38,18 @@ def register_failure_handler(handler: FailureHandler) -> None:
 
 
 def wave_messages_failed(message_ids: Iterable[int]) -> None:
-    """These wave messages failed for good (an error, or undelivered): once the current
-    transaction commits, tell the handlers (campaigns sends the next channel's message)."""
+    """These wave messages failed for good (an error, or undelivered): note them in the
+    current transaction (FallbackDue) and, once it commits, tell the handlers (campaigns
+    sends the next channel's message; what a lost task leaves, the wave tick takes)."""
+    from outreach.models import FallbackDue
+
     ids = sorted(set(message_ids))
-    if ids and _failure_handlers:
+    if not ids:
+        return
+    FallbackDue.objects.bulk_create(
+        [FallbackDue(message_id=message_id) for message_id in ids], ignore_conflicts=True
+    )
+    if _failure_handlers:
         transaction.on_commit(lambda: [handler(ids) for handler in _failure_handlers])
 
 

@@ -29,6 +29,7 @@ from campaigns.selectors.waves import fatigued_contacts, longest_region_name
 from outreach.channels.base import NO_LOOKUP
 from outreach.message_templates import template_text
 from outreach.models import (
+    FallbackDue,
     OutboundKind,
     OutboundMessage,
     OutboundStatus,
@@ -44,6 +45,8 @@ FANOUT_GRACE = timedelta(minutes=2)
 FANOUT_LOCK = 0x616D_6600  # the advisory-lock namespace of fan-outs; the second key is the wave
 ANALYZE_AFTER = 10_000  # messages a fan-out adds before the table's statistics are refreshed
 PRIORITY_OF = {WavePriority.URGENT: 1, WavePriority.NORMAL: 2}
+# A failure's fallback task is taken for lost this long after the failure was recorded.
+FALLBACK_GRACE = timedelta(minutes=2)
 # Failures nobody saw happen (the provider may have taken the message): no fallback follows.
 NOT_A_KNOWN_FAILURE = (NO_LOOKUP, "unknown")
 # Where each subscriber's region goes, put in by SQL: a control character no message carries,
@@ -129,7 +132,8 @@ def fallback_after_failures(*, message_ids: list[int]) -> list[int]:
     never as a guess: not after an outcome nobody saw (NO_LOOKUP), nor for a cancelled or
     finished wave. At most one message per (wave, address) and per (wave, person, step),
     guarded by the database, so two reports of the same failure add one fallback.
-    Returns the waves that got new messages (their channels need a dispatcher).
+    Their FallbackDue notes go once this is done. Returns the waves that got new messages
+    (their channels need a dispatcher).
     """
     failed = list(
         OutboundMessage.objects.filter(
@@ -164,7 +168,19 @@ def fallback_after_failures(*, message_ids: list[int]) -> list[int]:
             if _insert_select(wave, members, _variants(wave), inserted_as, after=after):
                 added.append(wave.pk)
         waves_changed([wave.pk])
+    FallbackDue.objects.filter(message_id__in=message_ids).delete()
     return added
+
+
+def fallbacks_redo(*, older_than: timedelta = FALLBACK_GRACE, limit: int = 5000) -> list[int]:
+    """The fallbacks whose task was lost (a broker outage): their notes are still there a
+    grace period later. Returns the waves that got new messages."""
+    due = list(
+        FallbackDue.objects.filter(created_at__lt=timezone.now() - older_than)
+        .order_by("created_at")
+        .values_list("message_id", flat=True)[:limit]
+    )
+    return fallback_after_failures(message_ids=due) if due else []
 
 
 def _people(members: QuerySet[Subscriber]) -> int:

@@ -3,6 +3,7 @@ from .health import ServiceHeartbeat
 from .messages import (
     ATTRIBUTED_INTENTS,
     NOT_HANDED_OVER,
+    FallbackDue,
     InboundIntent,
     InboundMessage,
     Keyword,
@@ -44,6 +45,7 @@ __all__ = [
     "ConsentSource",
     "ConsentStatus",
     "Contact",
+    "FallbackDue",
     "Gender",
     "InboundIntent",
     "InboundMessage",

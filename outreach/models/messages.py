@@ -262,6 +262,21 @@ class StatusReportInbox(models.Model):
         return f"{self.provider_message_id}: {self.provider_status} (waiting)"
 
 
+class FallbackDue(models.Model):
+    """A wave message that failed for good, waiting for its wave's next channel to be tried.
+
+    Written in the transaction that records the failure, so no fallback is lost with a
+    broker; campaigns' fallback task takes these rows (and deletes them) once it has added
+    the person's next message, and the wave tick takes what a lost task left.
+    """
+
+    message_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Fallback due for message {self.message_id}"
+
+
 class Keyword(OrganizationOwned):
     """An organization's own keyword, on top of the built-in ones (outreach.keywords)."""
 

@@ -16,6 +16,7 @@ from campaigns.services.segments import segment_create
 from outreach.models import (
     ChannelKind,
     ConsentStatus,
+    FallbackDue,
     OutboundMessage,
     OutboundStatus,
     Subscriber,
@@ -88,12 +89,15 @@ def test_a_telegram_start_joins_and_onboards_the_chat(
     assert "How old" in texts[0]
 
 
-def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_each(
+@pytest.fixture
+def wave_over_whatsapp_then_sms(
     organization, campaign, author, reviewer, channels, twilio_api, twilio_post
 ):
+    """Three people who joined by SMS, then on WhatsApp from the same number two hours before
+    a wave over WhatsApp then SMS; WhatsApp refuses one of them for good (not a user)."""
     twilio_api.fail_number(f"whatsapp:{NOT_ON_WHATSAPP}", 63003)
     with time_machine.travel(NOW, tick=False):
-        for number in NUMBERS:  # each joins by SMS
+        for number in NUMBERS:
             twilio_post(channels["sms"], twilio_form("JOIN", sender=number))
         segment = segment_create(organization=organization, created_by=None, name="Everyone")
         wave = wave_services.wave_create(
@@ -109,10 +113,28 @@ def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_ea
         wave_services.wave_approve(wave=wave, by=reviewer.membership.user)
         wave_services.wave_schedule(wave=wave, by=None)
     with time_machine.travel(DUE - dt.timedelta(hours=2), tick=False):
-        for number in NUMBERS:  # … and joins on WhatsApp too: the same person, window open
+        for number in NUMBERS:  # the same person: their window on WhatsApp is open
             twilio_post(channels["whatsapp"], twilio_form("JOIN", sender=f"whatsapp:{number}"))
-    joined = len(twilio_api.sent)
+    twilio_api.joined = len(twilio_api.sent)
+    return wave
 
+
+def deliver_everything_sent(wave, channels, twilio_post):
+    """Twilio's receipts for every message of the wave it took: delivered."""
+    for message in OutboundMessage.objects.filter(wave_id=wave.pk).exclude(provider_message_id=""):
+        channel = next(c for c in channels.values() if c.pk == message.channel_id)
+        twilio_post(
+            channel,
+            {"MessageSid": message.provider_message_id, "MessageStatus": "delivered"},
+            hook="status",
+        )
+    status_reports_apply_all()
+
+
+def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_each(
+    wave_over_whatsapp_then_sms, channels, twilio_api, twilio_post
+):
+    wave = wave_over_whatsapp_then_sms
     with time_machine.travel(DUE, tick=False):
         assert wave_services.waves_tick(now=DUE) == [wave.pk]
         fanout_wave(wave_id=wave.pk)  # a no-op if the tick's own fan-out ran already
@@ -123,16 +145,9 @@ def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_ea
         fallback_after_failures(message_ids=[m.pk for m in failed])
         fallback_after_failures(message_ids=[m.pk for m in failed])
         dispatch_channel(channel_id=channels["sms"].pk)
-        for message in OutboundMessage.objects.filter(wave_id=wave.pk).exclude(
-            provider_message_id=""
-        ):
-            sid = message.provider_message_id
-            hook = channels["whatsapp"] if message.channel_id == channels["whatsapp"].pk else None
-            channel = hook or channels["sms"]
-            twilio_post(channel, {"MessageSid": sid, "MessageStatus": "delivered"}, hook="status")
-        status_reports_apply_all()
+        deliver_everything_sent(wave, channels, twilio_post)
 
-    wave_sends = twilio_api.sent[joined:]
+    wave_sends = twilio_api.sent[twilio_api.joined :]
     wave.refresh_from_db()
     assert wave.audience["targeted"] == 3  # people, not their six addresses
     assert wave.audience["queued"] == 3
@@ -146,3 +161,26 @@ def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_ea
     fallback = messages.get(fallback_step=1)
     assert (fallback.channel_id, fallback.to_address) == (channels["sms"].pk, NOT_ON_WHATSAPP)
     assert [m.error_code for m in failed] == ["63003"]
+    assert not FallbackDue.objects.exists()
+
+
+def test_a_fallback_whose_task_was_lost_is_sent_by_a_later_tick(
+    wave_over_whatsapp_then_sms, channels, twilio_api, monkeypatch
+):
+    wave = wave_over_whatsapp_then_sms
+    # The broker is down when the failure is recorded: nobody is told at once.
+    monkeypatch.setattr("outreach.wave_activity._failure_handlers", [])
+    with time_machine.travel(DUE, tick=False):
+        wave_services.waves_tick(now=DUE)
+        dispatch_channel(channel_id=channels["whatsapp"].pk)
+    assert not OutboundMessage.objects.filter(wave_id=wave.pk, fallback_step=1).exists()
+    assert FallbackDue.objects.count() == 1
+
+    with time_machine.travel(DUE + dt.timedelta(minutes=3), tick=False):
+        wave_services.waves_tick(now=DUE + dt.timedelta(minutes=3))
+        dispatch_channel(channel_id=channels["sms"].pk)
+
+    fallback = OutboundMessage.objects.get(wave_id=wave.pk, fallback_step=1)
+    assert fallback.to_address == NOT_ON_WHATSAPP
+    assert NOT_ON_WHATSAPP in [m.to for m in twilio_api.sent[twilio_api.joined :]]
+    assert not FallbackDue.objects.exists()
