@@ -29,7 +29,7 @@ from campaigns.models import (
     WaveTransition,
 )
 from campaigns.selectors.waves import longest_region_name
-from campaigns.services.fanout import FANOUT_GRACE
+from campaigns.services.fanout import FANOUT_GRACE, fallbacks_redo
 from campaigns.services.page_posts import page_post_plan
 from outreach.channel_kinds import Scheme
 from outreach.errors import InvalidInput, NotAllowed
@@ -258,6 +258,8 @@ def waves_tick(*, now: dt.datetime | None = None) -> list[int]:
         if _start_if_due(wave_id, now):
             started.append(wave_id)
     waves_fanout_redo(now=now)
+    for wave_id in fallbacks_redo():
+        dispatch_wave_channels(wave_id)
     _finish_sent_waves()
     return started
 
