@@ -62,11 +62,15 @@ def page_post_plan(*, wave: Wave) -> PagePost | None:
     """The wave's post at the wave's time, its text as sent; handed to Meta after commit.
 
     Called as the wave becomes scheduled, in its transaction. A post Meta already has is
-    left as it is (one post per wave); one not handed over yet takes the new text and time.
+    left as it is (one post per wave); one not handed over yet takes the new text, Page and
+    time, or is dropped if the wave no longer has a Page.
     """
-    if wave.page_channel_id is None:
-        return None
     post = PagePost.objects.select_for_update().filter(wave=wave).first()
+    if wave.page_channel_id is None:
+        if post is not None and not post.provider_post_id and post.error != OUTCOME_UNKNOWN:
+            post.delete()  # the Page was taken off the wave before its post left Amani
+            return None
+        return post
     if post is not None and (post.provider_post_id or post.error == OUTCOME_UNKNOWN):
         return post
     body = page_post_text(wave)

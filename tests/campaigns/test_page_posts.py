@@ -273,3 +273,20 @@ def test_the_printed_report_lists_the_page_posts(meta_api, page, scheduled, camp
 
     assert b"Facebook Page posts" in pdf
     assert b"4,321" in pdf
+
+
+def test_a_page_taken_off_the_wave_before_its_post_left_drops_the_post(
+    meta_api, page, scheduled, author, reviewer
+):
+    with time_machine.travel(FIVE_WEEKS_BEFORE, tick=False):
+        wave = scheduled(page)
+        wave = wave_services.wave_update(wave=wave, by=author.membership.user, page_channel=None)
+        wave_services.wave_submit(wave=wave, by=author.membership.user)
+        wave_services.wave_approve(wave=wave, by=reviewer.membership.user)
+        wave_services.wave_schedule(wave=wave, by=author.membership.user)
+
+    with time_machine.travel(TWO_WEEKS_BEFORE, tick=False):
+        page_posts()
+
+    assert not PagePost.objects.filter(wave=wave).exists()
+    assert meta_api.posts == []
