@@ -52,7 +52,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "language_changed": "We will write to you in English from now on.",
         "language_unknown": "Reply LANG followed by one of: {language_codes}.",
         "goodbye_everywhere": "You will get no more messages from {organization} on any app "
-        "or number. Reply START on any of them to come back.",
+        "or number. Reply START on one to come back there.",
         "link_code": "Your code is {code}. To get our messages on another app too, send LINK "
         "{code} there within 15 minutes.",
         "linked": "Done: we now know this is you on both. Reply STOP here to stop here only, "
@@ -80,7 +80,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "language_changed": "Tutakuandikia kwa Kiswahili kuanzia sasa.",
         "language_unknown": "Jibu LUGHA ikifuatiwa na mojawapo ya: {language_codes}.",
         "goodbye_everywhere": "Hutapokea jumbe zaidi kutoka {organization} kwenye programu "
-        "wala nambari yoyote. Jibu START kwenye yoyote kurudi.",
+        "wala nambari yoyote. Jibu START kwenye mojawapo kurudi huko.",
         "link_code": "Nambari yako ni {code}. Kupokea jumbe zetu kwenye programu nyingine pia, "
         "tuma UNGANISHA {code} huko ndani ya dakika 15.",
         "linked": "Imekamilika: sasa tunajua ni wewe kwenye zote mbili. Jibu ACHA hapa "
@@ -110,7 +110,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "language_changed": "Nous vous écrirons en français désormais.",
         "language_unknown": "Répondez LANGUE suivi de : {language_codes}.",
         "goodbye_everywhere": "Vous ne recevrez plus de messages de {organization} sur "
-        "aucune application ni aucun numéro. Répondez START sur l'un d'eux pour revenir.",
+        "aucune application ni aucun numéro. Répondez START sur l'un d'eux pour y revenir.",
         "link_code": "Votre code est {code}. Pour recevoir nos messages sur une autre "
         "application aussi, envoyez-y LIER {code} dans les 15 minutes.",
         "linked": "C'est fait : nous savons que c'est vous sur les deux. Répondez STOP ici "
@@ -140,7 +140,7 @@ DEFAULT_REPLIES: Mapping[str, Mapping[str, str]] = {
         "language_changed": "Te escribiremos en español a partir de ahora.",
         "language_unknown": "Responde IDIOMA seguido de: {language_codes}.",
         "goodbye_everywhere": "No recibirás más mensajes de {organization} en ninguna "
-        "aplicación ni número. Responde START en cualquiera para volver.",
+        "aplicación ni número. Responde START en uno para volver allí.",
         "link_code": "Tu código es {code}. Para recibir nuestros mensajes también en otra "
         "aplicación, envía allí VINCULAR {code} en los próximos 15 minutos.",
         "linked": "Listo: ahora sabemos que eres tú en ambas. Responde STOP aquí para parar "

@@ -24,8 +24,11 @@ def _money(help_text: str) -> serializers.CharField:
 
 
 class ReportFiguresSerializer(serializers.Serializer):
-    targeted = _count("Messages made for the people in this cell.")
-    sent = _count("Messages handed to the provider.")
+    targeted = _count(
+        "People a wave was made for, once per wave: a fallback to a person's next channel "
+        "is not a second target (by channel: on their first channel)."
+    )
+    sent = _count("Messages handed to the provider (by channel: that channel's addresses).")
     delivered = _count()
     failed = _count()
     undelivered = _count()

@@ -166,8 +166,26 @@ class PagePostSerializer(serializers.ModelSerializer):
         }
 
 
+class WaveAudienceSerializer(serializers.Serializer):
+    """Counted by fan-out, in people (empty until the wave is fanned out)."""
+
+    targeted = serializers.IntegerField(
+        required=False, help_text="People in the segment on one of the wave's channels."
+    )
+    fatigue_capped = serializers.IntegerField(
+        required=False, help_text="Left out by the weekly fatigue cap."
+    )
+    queued = serializers.IntegerField(required=False, help_text="Messages made: one a person.")
+    no_open_channel = serializers.IntegerField(
+        required=False,
+        help_text="People with no address the wave could use then: a WhatsApp or Messenger "
+        "window closed and no approved template.",
+    )
+
+
 class WaveSerializer(serializers.ModelSerializer):
     times = serializers.SerializerMethodField()
+    audience = WaveAudienceSerializer(read_only=True)
     hold = serializers.SerializerMethodField(
         help_text="A sending wave held by its sending window (quiet hours) or a blackout: "
         "its messages wait until the next opening, then go on. Null when nothing holds it."
@@ -204,6 +222,7 @@ class WaveSerializer(serializers.ModelSerializer):
             "send_at_absolute",
             "send_at_relative",
             "times",
+            "audience",
             "hold",
             "segment",
             "channels",

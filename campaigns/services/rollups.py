@@ -133,7 +133,8 @@ _TEXT_DIMENSIONS = ("language", "age_band", "gender")
 HANDED_OVER = ~Q(provider_message_id="")
 # The figures of a message cell and the messages each counts.
 MESSAGE_FIGURES = {
-    "targeted": Q(),
+    # A person once per wave: a fallback to their next channel is not a second target.
+    "targeted": Q(fallback_step=0),
     "sent": HANDED_OVER,
     "delivered": Q(status__in=DELIVERED),
     "failed": Q(status=OutboundStatus.FAILED),

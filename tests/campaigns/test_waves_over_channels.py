@@ -10,8 +10,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from campaigns.selectors.reports import ReportScope, campaign_report
 from campaigns.services import waves as wave_services
 from campaigns.services.fanout import fallback_after_failures, fanout_wave
+from campaigns.services.rollups import wave_rollup
 from campaigns.services.segments import segment_create
 from outreach.models import (
     ChannelKind,
@@ -162,6 +164,28 @@ def test_a_permanent_whatsapp_failure_falls_back_to_sms_one_delivered_message_ea
     assert (fallback.channel_id, fallback.to_address) == (channels["sms"].pk, NOT_ON_WHATSAPP)
     assert [m.error_code for m in failed] == ["63003"]
     assert not FallbackDue.objects.exists()
+
+
+def test_the_report_counts_people_targeted_once_and_each_channels_messages(
+    wave_over_whatsapp_then_sms, channels, twilio_post
+):
+    wave = wave_over_whatsapp_then_sms
+    with time_machine.travel(DUE, tick=False):
+        wave_services.waves_tick(now=DUE)
+        dispatch_channel(channel_id=channels["whatsapp"].pk)
+        dispatch_channel(channel_id=channels["sms"].pk)
+        deliver_everything_sent(wave, channels, twilio_post)
+        wave_rollup(wave_id=wave.pk)
+        scope = ReportScope(campaign=wave.campaign, dimension="channel")
+        report = campaign_report(scope, suppress=False)  # staff: exact (3 people < k)
+
+    totals = report["totals"]
+    assert (totals["targeted"], totals["sent"], totals["delivered"]) == (3, 3, 3)
+    assert totals["failed"] == 1
+    by_channel = {row["key"]: row["figures"] for row in report["breakdown"]["rows"]}
+    whatsapp, sms = by_channel["WhatsApp"], by_channel["SMS"]
+    assert (whatsapp["targeted"], whatsapp["delivered"], whatsapp["failed"]) == (3, 2, 1)
+    assert (sms["targeted"], sms["delivered"]) == (0, 1)  # the fallback: not a second target
 
 
 def test_a_fallback_whose_task_was_lost_is_sent_by_a_later_tick(
