@@ -293,6 +293,7 @@ def _context(report: Report) -> dict[str, Any]:
             for poll in report.get("polls") or []
         ],
         "page_posts": _page_post_grid(report.get("page_posts") or [], campaign.get("timezone")),
+        "page_posts_note": PAGE_POSTS_NOTE,
     }
 
 
@@ -509,7 +510,7 @@ def report_story(report: Report) -> list[Flowable]:
         story += _section(f"Poll: {poll['wave']}", poll["grid"])
     if ctx["page_posts"].rows:
         story += _section("Facebook Page posts", ctx["page_posts"])
-        story += [_p(PAGE_POSTS_NOTE, SMALL)]
+        story += [_p(ctx["page_posts_note"], SMALL)]
     return story
 
 
