@@ -260,7 +260,7 @@ def test_the_report_of_a_page_post_is_the_shape_the_schema_gives(
 
 
 def test_the_printed_report_lists_the_page_posts(meta_api, page, scheduled, campaign):
-    from campaigns.printable import report_pdf
+    from campaigns.printable import report_html, report_pdf
 
     with time_machine.travel(TWO_WEEKS_BEFORE, tick=False):
         scheduled(page)
@@ -269,10 +269,14 @@ def test_the_printed_report_lists_the_page_posts(meta_api, page, scheduled, camp
     with time_machine.travel(E_MINUS_7 + dt.timedelta(hours=2), tick=False):
         page_posts_engagement_refresh()
 
-    pdf = report_pdf(campaign_report(ReportScope(campaign=campaign)), compress=False)
+    report = campaign_report(ReportScope(campaign=campaign))
+    pdf = report_pdf(report, compress=False)
+    page_html = report_html(report)
 
     assert b"Facebook Page posts" in pdf
     assert b"4,321" in pdf
+    assert "Facebook Page posts" in page_html  # the print view says what the PDF says
+    assert "4,321" in page_html
 
 
 def test_a_page_taken_off_the_wave_before_its_post_left_drops_the_post(
