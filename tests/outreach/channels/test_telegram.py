@@ -181,6 +181,8 @@ def test_telegram_cannot_be_asked_whether_it_took_a_message(telegram_api, bot):
 
 def test_no_log_line_shows_the_bot_token_or_the_chat(telegram_api, bot, caplog):
     caplog.set_level(logging.DEBUG)
+    # Quiet by default (LOGGING), but an operator may turn httpx's request lines on.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     telegram_api.block_chat("421337009")
 
     send(bot)
