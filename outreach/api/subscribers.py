@@ -55,6 +55,7 @@ class ConsentEventSerializer(serializers.ModelSerializer):
             "source",
             "occurred_at",
             "channel",
+            "scheme",
             "keyword_as_texted",
             "provider_message_id",
             "consent_text_version",
@@ -67,6 +68,9 @@ class ConsentEventSerializer(serializers.ModelSerializer):
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
+    """One address of a person: `contact` is the person (the same on each of their
+    addresses), `scheme` how the address is written (tel, whatsapp, telegram, messenger)."""
+
     address = serializers.SerializerMethodField()
     region_name = serializers.CharField(
         source="region.name", default=None, allow_null=True, read_only=True
@@ -80,6 +84,8 @@ class SubscriberSerializer(serializers.ModelSerializer):
         model = Subscriber
         fields = [
             "id",
+            "contact",
+            "scheme",
             "address",
             "channel",
             "channel_name",
