@@ -36,11 +36,12 @@ def regions_for(organization: Organization) -> list[Region]:
     return list(Region.objects.filter(organization=organization).order_by("name"))
 
 
-def wave_last_reaching(subscriber_id: int, *, at: datetime, within_hours: int) -> int | None:
-    """The wave whose message last reached the subscriber in the `within_hours` before `at`."""
+def wave_last_reaching(contact_id: int, *, at: datetime, within_hours: int) -> int | None:
+    """The wave whose message last reached the person, on any of their addresses, in the
+    `within_hours` before `at`: an answer on WhatsApp to a wave sent by SMS counts for it."""
     return (
         OutboundMessage.objects.filter(
-            subscriber_id=subscriber_id,
+            subscriber__contact_id=contact_id,
             kind=OutboundKind.WAVE,
             wave_id__isnull=False,
             sent_at__gte=at - timedelta(hours=within_hours),

@@ -205,7 +205,7 @@ def inbound_handle(*, inbound_id: int, in_order: bool = False) -> str:
     # One conversation step at a time per person, whatever the number of workers.
     subscriber = Subscriber.objects.select_for_update(no_key=True).get(pk=subscriber.pk)
     wave_id = wave_last_reaching(
-        subscriber.pk,
+        subscriber.contact_id,
         at=inbound.received_at,
         within_hours=channel.organization.reply_attribution_hours,
     )

@@ -217,3 +217,28 @@ def test_a_poll_with_one_option_is_a_400_naming_it(campaign, author):
 
     assert response.status_code == 400
     assert any(name.startswith("poll") for name in response.json()["error"]["fields"])
+
+
+def test_an_answer_on_whatsapp_to_a_wave_sent_by_sms_counts_for_that_wave(
+    organization, person, wave, django_capture_on_commit_callbacks
+):
+    from outreach.services.channels import channel_create
+    from outreach.services.subscribers import subscriber_for_address
+
+    whatsapp = channel_create(
+        organization=organization, name="WhatsApp", kind="console_whatsapp", country="KE"
+    )
+    reach(person, wave, hours_ago=2)  # by SMS
+    same_person = subscriber_for_address(channel=whatsapp, address=person.address)
+    assert same_person.contact_id == person.contact_id
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound, _ = inbound_receive(
+            channel=whatsapp,
+            provider_message_id="wa-1",
+            from_address=person.address,
+            body="sawa, asante",
+            received_at=timezone.now(),
+        )
+    inbound.refresh_from_db()
+
+    assert inbound.wave_id == wave.pk
