@@ -39,11 +39,14 @@ class KeywordMatch:
     exact: bool
     argument: str
     target_language: str | None = None
+    # The keyword is the text's first word (a strong stop word may also be found later on).
+    first: bool = True
 
     @property
     def everywhere(self) -> bool:
-        """A stop on every channel: STOPALL, or a stop followed by "all" / "everything"."""
-        if self.intent is not Intent.STOP:
+        """A stop on every channel: STOPALL, or a stop followed by "all" / "everything",
+        at the start of the text ("we must stop all violence" stops this channel only)."""
+        if self.intent is not Intent.STOP or not self.first:
             return False
         first = self.argument.partition(" ")[0]
         return normalize(self.keyword.word) in STOP_EVERYWHERE_WORDS or first in ALL_WORDS
@@ -174,7 +177,9 @@ def match_keyword(text: str, keywords: KeywordSet) -> KeywordMatch | None:
     for position, word in enumerate(words):
         if word in keywords._strong_stops:
             stop = keywords._strong_stops[word]
-            return KeywordMatch(Intent.STOP, stop, True, " ".join(words[position + 1 :]))
+            return KeywordMatch(
+                Intent.STOP, stop, True, " ".join(words[position + 1 :]), first=position == 0
+            )
     return first_match
 
 

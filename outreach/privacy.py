@@ -57,7 +57,10 @@ def _mask_numbers(text: str, min_digits: dict[str, int]) -> str:
 
 def without_personal(payload: Any, personal_keys: frozenset[str]) -> Any:
     """A provider's payload with every field that names the person removed, at any depth
-    (numbers, names, usernames: each webhook lists its provider's), to be kept as `raw`."""
+    (numbers, names, usernames: each webhook lists its provider's), to be kept as `raw`.
+
+    NUL characters go too: PostgreSQL's jsonb refuses them, and a payload it refuses
+    would lose the message with it (a STOP)."""
     if isinstance(payload, dict):
         return {
             key: without_personal(value, personal_keys)
@@ -66,4 +69,6 @@ def without_personal(payload: Any, personal_keys: frozenset[str]) -> Any:
         }
     if isinstance(payload, list):
         return [without_personal(item, personal_keys) for item in payload]
+    if isinstance(payload, str):
+        return payload.replace("\x00", "")
     return payload

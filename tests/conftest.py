@@ -136,12 +136,13 @@ def _no_kept_channels() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
-    """Each test starts with full token buckets."""
+    """Each test starts with full token buckets (and no wrong link codes counted)."""
     yield
     client = redis_client()
     if client is not None:
-        for key in client.scan_iter("amani:bucket:*"):
-            client.delete(key)
+        for pattern in ("amani:bucket:*", "amani:link:*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
         client.delete("amani:waves:changed")
 
 

@@ -143,7 +143,7 @@ MESSAGE_FIGURES = {
 }
 INBOUND_FIGURES = {
     "replies": Q(intent__in=REPLIES),
-    "opt_outs": Q(intent=InboundIntent.STOP),
+    "opt_outs": Q(intent__in=[InboundIntent.STOP, InboundIntent.STOP_ALL]),
 }
 
 

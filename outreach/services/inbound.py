@@ -144,9 +144,14 @@ def inbound_stop_record_at_once(*, channel: Channel, inbound: InboundMessage) ->
                 )
                 .first()
             )
-            return subscriber is not None and inbound_opt_out(
-                subscriber=subscriber, inbound=inbound
-            )
+            if subscriber is None:
+                return False
+            stopped = inbound_opt_out(subscriber=subscriber, inbound=inbound)
+            if match.everywhere:  # STOPALL: the person's other addresses, at once too
+                stopped = (
+                    inbound_opt_out_elsewhere(subscriber=subscriber, inbound=inbound) > 0 or stopped
+                )
+            return stopped
     except DatabaseError as error:
         logger.warning(
             "STOP of inbound %s left to its routing task: %s", inbound.pk, type(error).__name__
@@ -179,6 +184,33 @@ def inbound_opt_out(*, subscriber: Subscriber, inbound: InboundMessage) -> bool:
         provider_message_id=inbound.provider_message_id,
     )
     return True
+
+
+def inbound_opt_out_elsewhere(*, subscriber: Subscriber, inbound: InboundMessage) -> int:
+    """STOPALL: the person's other addresses opt out too, each in the ledger with its own
+    channel, each naming the message that asked (on another channel). Once, whoever asks
+    first (webhook or task): an address already out is left alone. How many it stopped."""
+    others = (
+        Subscriber.objects.select_for_update(no_key=True)
+        .filter(contact_id=subscriber.contact_id, consent_status=ConsentStatus.OPTED_IN)
+        .exclude(pk=subscriber.pk)
+        .select_related("channel")
+        .order_by("pk")
+    )
+    stopped = 0
+    for other in others:
+        consent_record(
+            subscriber=other,
+            kind=ConsentKind.OPT_OUT,
+            source=ConsentSource.KEYWORD,
+            channel=other.channel,
+            occurred_at=inbound.received_at,
+            keyword_as_texted=_first_word(inbound.body),
+            provider_message_id=inbound.provider_message_id,
+            evidence={"stop_everywhere": True, "asked_on_scheme": subscriber.scheme},
+        )
+        stopped += 1
+    return stopped
 
 
 @transaction.atomic
@@ -218,7 +250,8 @@ def inbound_handle(*, inbound_id: int, in_order: bool = False) -> str:
     )
     intent = conversation.route()
     inbound.intent = intent
-    if intent in ATTRIBUTED_INTENTS and (intent != InboundIntent.STOP or conversation.opted_out):
+    stopping = intent in (InboundIntent.STOP, InboundIntent.STOP_ALL)
+    if intent in ATTRIBUTED_INTENTS and (not stopping or conversation.opted_out):
         inbound.wave_id = wave_id
         waves_changed([wave_id])
     inbound.handled_at = timezone.now()
@@ -290,7 +323,7 @@ class Conversation:
             return InboundIntent.HELP
         if match and match.intent == Intent.LANGUAGE:
             return self.change_language(match)
-        if match and match.intent == Intent.LINK:
+        if match and match.intent == Intent.LINK and _asks_for_a_link(match):
             return self.link(match)
         if status == ConsentStatus.OPTED_IN and self.subscriber.onboarding_step in (
             OnboardingStep.AGE,
@@ -304,36 +337,20 @@ class Conversation:
     def stop(self, match: KeywordMatch) -> str:
         # Usually the webhook has recorded it already; then this only says goodbye.
         here = inbound_opt_out(subscriber=self.subscriber, inbound=self.inbound)
-        elsewhere = self.stop_elsewhere() if match.everywhere else 0
+        elsewhere = match.everywhere and (
+            inbound_opt_out_elsewhere(subscriber=self.subscriber, inbound=self.inbound) > 0
+            # … or the webhook did it already: the ledger names this message.
+            or ConsentEvent.objects.filter(
+                subscriber__contact_id=self.subscriber.contact_id,
+                kind=ConsentKind.OPT_OUT,
+                provider_message_id=self.inbound.provider_message_id,
+            ).exists()
+        )
         if here or elsewhere:
             self._save(onboarding_step="")
             self.opted_out = True
             self.reply("goodbye_everywhere" if match.everywhere else "goodbye")
         return InboundIntent.STOP_ALL if match.everywhere else InboundIntent.STOP
-
-    def stop_elsewhere(self) -> int:
-        """STOPALL: the person's other addresses opt out too, each in the ledger, each
-        naming the message that asked (on another channel)."""
-        others = (
-            Subscriber.objects.select_for_update(no_key=True)
-            .filter(contact_id=self.subscriber.contact_id, consent_status=ConsentStatus.OPTED_IN)
-            .exclude(pk=self.subscriber.pk)
-            .order_by("pk")
-        )
-        stopped = 0
-        for other in others:
-            consent_record(
-                subscriber=other,
-                kind=ConsentKind.OPT_OUT,
-                source=ConsentSource.KEYWORD,
-                channel=self.channel,
-                occurred_at=self.inbound.received_at,
-                keyword_as_texted=_first_word(self.inbound.body),
-                provider_message_id=self.inbound.provider_message_id,
-                evidence={"stop_everywhere": True, "asked_on_scheme": self.subscriber.scheme},
-            )
-            stopped += 1
-        return stopped
 
     def link(self, match: KeywordMatch) -> str:
         """LINK asks for a code (sent here); LINK 123456 typed on another address joins them."""
@@ -521,6 +538,11 @@ class Conversation:
         if changes:
             self.subscriber.save(update_fields=[*changes, "updated_at"])
             profile_share(self.subscriber, fields=changes)
+
+
+def _asks_for_a_link(match: KeywordMatch) -> bool:
+    """LINK alone, or LINK and a code: "link is broken" is a free reply, not a request."""
+    return not match.argument or any(ch.isdigit() for ch in match.argument)
 
 
 def _first_word(text: str) -> str:

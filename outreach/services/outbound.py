@@ -413,10 +413,13 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
             "message %s failed: %s", message.pk, error.provider_code or type(error).__name__
         )
         given_up = "" if error.permanent else f" (gave up after {message.attempts} attempts)"
+        in_doubt = error.outcome_unknown or message.outcome_unknown_since is not None
         outcome = _finish(
             message,
             OutboundStatus.FAILED,
-            error_code=error.provider_code or ("unknown" if error.outcome_unknown else ""),
+            # Whether it went is not known (the provider may have it): "unknown", whatever
+            # the provider last said (kept in the text), so that no fallback follows it.
+            error_code="unknown" if in_doubt else error.provider_code,
             error_message=f"{provider_error_text(error)}{given_up}",
         )
         if message.wave_id is not None:

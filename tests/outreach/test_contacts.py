@@ -94,7 +94,7 @@ def test_a_link_code_typed_on_the_other_channel_joins_the_two(channels, says):
     says(channels["telegram"], CHAT, "/start")
 
     intent, (sent,) = says(channels["sms"], NUMBER, "LINK")
-    code = re.search(r"\b(\d{6})\b", sent).group(1)
+    code = re.search(r"\b(\d{8})\b", sent).group(1)
     intent, (answer,) = says(channels["telegram"], CHAT, f"LINK {code}")
 
     assert intent == InboundIntent.LINK
@@ -111,7 +111,7 @@ def test_a_link_code_does_not_work_late_or_on_the_address_it_was_sent_to(channel
     says(channels["sms"], NUMBER, "JOIN")
     says(channels["telegram"], CHAT, "/start")
     _, (sent,) = says(channels["sms"], NUMBER, "LINK")
-    code = re.search(r"\b(\d{6})\b", sent).group(1)
+    code = re.search(r"\b(\d{8})\b", sent).group(1)
 
     _, (own,) = says(channels["sms"], NUMBER, f"LINK {code}")
     with time_machine.travel(timezone.now() + LINK_CODE_TTL + dt.timedelta(seconds=1)):
@@ -159,3 +159,61 @@ def test_erasure_forgets_the_person_on_every_channel(channels, says):
     assert not Contact.objects.exists()
     assert ConsentEvent.objects.filter(subscriber__isnull=True).count() == 2  # the ledger stays
     assert not OutboundMessage.objects.exclude(contact_id=None).exists()
+
+
+def test_stop_all_inside_a_sentence_stops_this_channel_only(channels, says):
+    says(channels["sms"], NUMBER, "JOIN")
+    says(channels["whatsapp"], NUMBER, "JOIN")
+
+    intent, _ = says(channels["whatsapp"], NUMBER, "We must stop all violence")
+
+    assert intent == InboundIntent.STOP
+    assert address("tel", NUMBER).consent_status == ConsentStatus.OPTED_IN
+
+
+def test_the_webhook_records_stopall_on_every_address_at_once(channels):
+    from outreach.services.subscribers import subscriber_for_address
+    from tests.support.people import opted_in
+
+    sms = opted_in(subscriber_for_address(channel=channels["sms"], address=NUMBER))
+    opted_in(subscriber_for_address(channel=channels["whatsapp"], address=NUMBER))
+
+    # No routing task runs (nothing is committed here): only the webhook's own step.
+    inbound_receive(
+        channel=channels["sms"],
+        provider_message_id="SMstopall",
+        from_address=NUMBER,
+        body="STOPALL",
+        received_at=timezone.now(),
+    )
+
+    assert {s.consent_status for s in Subscriber.objects.filter(contact_id=sms.contact_id)} == {
+        ConsentStatus.OPTED_OUT
+    }
+    channel_of = dict(
+        ConsentEvent.objects.filter(kind="opt_out").values_list("scheme", "channel_id")
+    )
+    assert channel_of == {"tel": channels["sms"].pk, "whatsapp": channels["whatsapp"].pk}
+
+
+def test_link_in_a_sentence_asks_for_no_code(channels, says):
+    says(channels["sms"], NUMBER, "JOIN")
+
+    intent, replies = says(channels["sms"], NUMBER, "link is broken in your message")
+
+    assert intent != InboundIntent.LINK
+    assert not any("code" in reply for reply in replies)
+
+
+def test_an_address_that_types_wrong_codes_is_not_heard_for_an_hour(channels, says):
+    says(channels["sms"], NUMBER, "JOIN")
+    says(channels["telegram"], CHAT, "/start")
+    _, (sent,) = says(channels["sms"], NUMBER, "LINK")
+    code = re.search(r"\b(\d{8})\b", sent).group(1)
+
+    for wrong in range(5):
+        says(channels["telegram"], CHAT, f"LINK {wrong:08d}")
+    _, (answer,) = says(channels["telegram"], CHAT, f"LINK {code}")
+
+    assert "did not work" in answer
+    assert address("tel", NUMBER).contact_id != address("telegram", CHAT).contact_id

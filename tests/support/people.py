@@ -31,3 +31,18 @@ def with_contacts(subscribers: Iterable[Subscriber]) -> list[Subscriber]:
             channels[person.channel_id] = Channel.objects.get(pk=person.channel_id)
         person.scheme = channels[person.channel_id].scheme
     return people
+
+
+def opted_in(subscriber: Subscriber) -> Subscriber:
+    """The subscriber opted in through the ledger, as a JOIN would."""
+    from outreach.models import ConsentKind, ConsentSource
+    from outreach.services.consent import consent_record
+
+    consent_record(
+        subscriber=subscriber,
+        kind=ConsentKind.OPT_IN,
+        source=ConsentSource.KEYWORD,
+        keyword_as_texted="JOIN",
+    )
+    subscriber.refresh_from_db()
+    return subscriber
