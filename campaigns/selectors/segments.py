@@ -76,7 +76,8 @@ def subscribers_matching(
 
 
 def segment_count(segment: Segment) -> int:
-    return segment_members(segment).count()
+    """People (contacts) the segment reaches now, whatever their number of addresses."""
+    return segment_members(segment).order_by().values("contact_id").distinct().count()
 
 
 def segment_breakdown(segment: Segment) -> Breakdown:
@@ -85,7 +86,8 @@ def segment_breakdown(segment: Segment) -> Breakdown:
 
 
 def audience_breakdown(members: QuerySet[Subscriber]) -> Breakdown:
-    """Counts of `members` by language and by region name, one GROUP BY query each."""
+    """People (contacts) among `members` by language and by region name, one GROUP BY
+    query each: a person on SMS and WhatsApp counts once (their profile is one)."""
     by_language = _counts_by(members, "language")
     by_region = {
         (name if name is not None else NO_REGION): n
@@ -99,7 +101,12 @@ def audience_breakdown(members: QuerySet[Subscriber]) -> Breakdown:
 
 
 def _counts_by(members: QuerySet[Subscriber], field: str) -> dict:
-    rows = members.order_by().values_list(field).annotate(n=Count("pk")).order_by(field)
+    rows = (
+        members.order_by()
+        .values_list(field)
+        .annotate(n=Count("contact_id", distinct=True))
+        .order_by(field)
+    )
     return dict(rows)  # type: ignore[arg-type]
 
 

@@ -104,7 +104,8 @@ def _fanout(wave_id: int) -> dict[str, int]:
                 OutboundMessage.objects.filter(wave_id=wave.pk, status=inserted_as).update(
                     status=now_as
                 )
-    queued = OutboundMessage.objects.filter(wave_id=wave.pk).count()
+    # One first message a person (fallbacks, made later, are not the audience's).
+    queued = OutboundMessage.objects.filter(wave_id=wave.pk, fallback_step=0).count()
     if queued >= ANALYZE_AFTER:
         with connection.cursor() as cursor:
             # Planner statistics for the rows just added, before dispatch and the next

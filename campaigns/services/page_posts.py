@@ -217,6 +217,8 @@ def _failed(post: PagePost, reason: str) -> PagePost:
 
 
 def _enqueue_publish(post_id: int) -> None:
+    """Hand the post to a worker; with the broker down, the hourly task publishes it."""
     from campaigns.tasks import publish_page_post
+    from outreach.queueing import enqueue_or_leave_to_sweeper
 
-    publish_page_post.apply_async(args=[post_id])
+    enqueue_or_leave_to_sweeper(publish_page_post, post_id, queue="bulk")

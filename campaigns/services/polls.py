@@ -76,11 +76,12 @@ def poll_reply_handler(
 def poll_answer_record(
     *, poll: Poll, subscriber: Subscriber, number: int, inbound: InboundMessage | None = None
 ) -> PollAnswer:
-    """The subscriber's answer now counts; their earlier answer is kept, no longer current."""
+    """The person's answer now counts, whichever of their addresses it came on; their
+    earlier answers are kept, no longer current."""
     with transaction.atomic():
-        PollAnswer.objects.filter(poll=poll, subscriber=subscriber, is_current=True).update(
-            is_current=False
-        )
+        PollAnswer.objects.filter(
+            poll=poll, subscriber__contact_id=subscriber.contact_id, is_current=True
+        ).update(is_current=False)
         return PollAnswer.objects.create(
             organization_id=poll.wave.organization_id,
             poll=poll,

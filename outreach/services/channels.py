@@ -35,11 +35,13 @@ REQUIRED_OF_KIND = {
         ("external_id", "The WhatsApp phone-number id."),
         ("access_token", "A Meta access token with whatsapp_business_messaging."),
         ("webhook_secret", "The Meta app's secret: it signs the webhooks."),
+        ("verify_token", "The verify token you type in the app's webhook settings."),
     ),
     ChannelKind.MESSENGER: (
         ("external_id", "The Facebook Page id."),
         ("access_token", "The Page access token."),
         ("webhook_secret", "The Meta app's secret: it signs the webhooks."),
+        ("verify_token", "The verify token you type in the app's webhook settings."),
     ),
     ChannelKind.TELEGRAM: (("access_token", "The bot token from @BotFather."),),
 }

@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, CharField, Value, When
+from django.db.models.functions import MD5, Concat
 from django.utils import timezone
 
 from outreach.channel_kinds import Scheme
@@ -16,6 +17,7 @@ from outreach.models import (
     Contact,
     InboundMessage,
     LanguageSource,
+    MessageStatusEvent,
     OutboundMessage,
     OutboundStatus,
     Region,
@@ -167,8 +169,17 @@ def subscriber_erase(
 
 def _erase_address(subscriber_id: int, last_reply: OutboundMessage | None) -> None:
     ConsentEvent.objects.detach_from_erased(subscriber_id)
+    # Providers' message ids may carry the person (Telegram's name the chat, WhatsApp's
+    # encode the number): kept only as digests, which still tell messages apart.
+    MessageStatusEvent.objects.filter(message__subscriber_id=subscriber_id).update(
+        raw=None, provider_message_id=_digest("provider_message_id")
+    )
     InboundMessage.objects.filter(subscriber_id=subscriber_id).update(
-        subscriber=None, body="", from_address="", raw=None
+        subscriber=None,
+        body="",
+        from_address="",
+        raw=None,
+        provider_message_id=_digest("provider_message_id"),
     )
     others = OutboundMessage.objects.filter(subscriber_id=subscriber_id).exclude(
         pk=last_reply.pk if last_reply else None
@@ -184,6 +195,7 @@ def _erase_address(subscriber_id: int, last_reply: OutboundMessage | None) -> No
         subscriber=None,
         contact_id=None,
         to_address="",
+        provider_message_id=_digest("provider_message_id"),
         # A provider's error text may name the number: only the error code stays.
         error_message=Case(
             When(error_message=ERASED_REASON, then=Value(ERASED_REASON)), default=Value("")
@@ -191,6 +203,15 @@ def _erase_address(subscriber_id: int, last_reply: OutboundMessage | None) -> No
     )
     OutboundMessage.objects.filter(subscriber_id=subscriber_id).update(
         subscriber=None, contact_id=None
+    )
+
+
+def _digest(field: str) -> Case:
+    """SQL: "erased:" and the md5 of a provider id (blank stays blank), 39 characters."""
+    return Case(
+        When(**{field: ""}, then=Value("")),
+        default=Concat(Value("erased:"), MD5(field)),
+        output_field=CharField(),
     )
 
 

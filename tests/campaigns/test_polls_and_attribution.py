@@ -242,3 +242,30 @@ def test_an_answer_on_whatsapp_to_a_wave_sent_by_sms_counts_for_that_wave(
     inbound.refresh_from_db()
 
     assert inbound.wave_id == wave.pk
+
+
+def test_a_person_answering_on_two_addresses_has_one_current_answer(
+    organization, person, wave, django_capture_on_commit_callbacks
+):
+    from outreach.services.channels import channel_create
+    from outreach.services.subscribers import subscriber_for_address
+    from tests.support.people import opted_in
+
+    whatsapp = channel_create(
+        organization=organization, name="WhatsApp", kind="console_whatsapp", country="KE"
+    )
+    reach(person, wave, hours_ago=2)
+    opted_in(subscriber_for_address(channel=whatsapp, address=person.address))
+    for channel, provider_id, body in ((person.channel, "sms-1", "1"), (whatsapp, "wa-1", "2")):
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound_receive(
+                channel=channel,
+                provider_message_id=provider_id,
+                from_address=person.address,
+                body=body,
+                received_at=timezone.now(),
+            )
+
+    current = PollAnswer.objects.filter(poll__wave=wave, is_current=True)
+    assert list(current.values_list("option_number", flat=True)) == [2]
+    assert PollAnswer.objects.filter(poll__wave=wave).count() == 2

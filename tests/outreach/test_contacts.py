@@ -16,6 +16,8 @@ from outreach.models import (
     ConsentStatus,
     Contact,
     InboundIntent,
+    InboundMessage,
+    MessageStatusEvent,
     OutboundMessage,
     Subscriber,
 )
@@ -159,6 +161,15 @@ def test_erasure_forgets_the_person_on_every_channel(channels, says):
     assert not Contact.objects.exists()
     assert ConsentEvent.objects.filter(subscriber__isnull=True).count() == 2  # the ledger stays
     assert not OutboundMessage.objects.exclude(contact_id=None).exists()
+    # Provider ids may carry the person (a Telegram chat, a WhatsApp number): digests only.
+    ids = [
+        *OutboundMessage.objects.values_list("provider_message_id", flat=True),
+        *InboundMessage.objects.values_list("provider_message_id", flat=True),
+        *MessageStatusEvent.objects.values_list("provider_message_id", flat=True),
+    ]
+    assert ids
+    assert all(i.startswith("erased:") for i in ids if i)
+    assert not MessageStatusEvent.objects.exclude(raw=None).exists()
 
 
 def test_stop_all_inside_a_sentence_stops_this_channel_only(channels, says):

@@ -137,3 +137,55 @@ def test_a_region_name_is_unique_in_an_organization(organization, member_client)
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["name"]
+
+
+WHATSAPP_CLOUD = {
+    "name": "WhatsApp",
+    "kind": "whatsapp_cloud",
+    "country": "KE",
+    "external_id": "106540352242922",
+    "access_token": "EAAG-meta-token",
+    "webhook_secret": "app-secret",
+    "verify_token": "handshake-token",
+}
+
+
+def test_a_whatsapp_cloud_channel_gets_one_webhook_url_and_never_shows_its_secrets(
+    organization, admin_client_of
+):
+    response = admin_client_of(organization).post("/api/v1/channels/", WHATSAPP_CLOUD)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["webhook_url"].endswith(f"/webhooks/whatsapp/{body['uuid']}/")
+    assert (body["inbound_url"], body["status_url"]) == (None, None)
+    assert [
+        body[f"has_{secret}"] for secret in ("access_token", "webhook_secret", "verify_token")
+    ] == [True] * 3
+    assert body["messages_per_second"] == 80  # Meta's own default for the kind
+    for secret in ("EAAG-meta-token", "app-secret", "handshake-token"):
+        assert secret not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "missing", ["external_id", "access_token", "webhook_secret", "verify_token"]
+)
+def test_a_whatsapp_cloud_channel_without_what_it_needs_is_a_400_naming_it(
+    organization, admin_client_of, missing
+):
+    payload = {k: v for k, v in WHATSAPP_CLOUD.items() if k != missing}
+
+    response = admin_client_of(organization).post("/api/v1/channels/", payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [missing]
+    assert not Channel.objects.exists()
+
+
+def test_a_telegram_channel_needs_its_bot_token(organization, admin_client_of):
+    payload = {"name": "Bot", "kind": "telegram", "country": "KE"}
+
+    response = admin_client_of(organization).post("/api/v1/channels/", payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["access_token"]
