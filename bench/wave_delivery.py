@@ -381,8 +381,8 @@ def _copy(connection: Any, table: str, like: str, organization_id: int, channel_
             pg.copy(
                 f"COPY {table} (organization_id, channel_id, subscriber_id, to_address, "
                 "kind, reply_key, body, language, segments, status, provider_message_id, "
-                "error_code, error_message, attempts, price_unit, created_at, wave_id, priority) "
-                "FROM STDIN"
+                "error_code, error_message, attempts, price_unit, created_at, wave_id, priority, "
+                "contact_id, fallback_step) FROM STDIN"
             ) as copy,
         ):
             for n in range(first, first + SUBSCRIBERS):
@@ -406,6 +406,8 @@ def _copy(connection: Any, table: str, like: str, organization_id: int, channel_
                         "2026-11-24T10:00:00Z",
                         987_654_321,
                         2,
+                        n,  # the person, as fan-out writes it
+                        0,
                     )
                 )
         seconds = time.perf_counter() - started

@@ -91,7 +91,10 @@ class SegmentInputSerializer(SegmentFiltersSerializer):
 
 
 class SegmentBreakdownSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="Opted-in subscribers reached right now.")
+    count = serializers.IntegerField(
+        help_text="People reached right now (opted in on an address; a person on SMS and "
+        "WhatsApp counts once)."
+    )
     by_language = serializers.DictField(child=serializers.IntegerField())
     by_region = serializers.DictField(
         child=serializers.IntegerField(),

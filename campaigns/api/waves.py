@@ -166,6 +166,48 @@ class PagePostSerializer(serializers.ModelSerializer):
         }
 
 
+class PreviewLanguageSerializer(serializers.Serializer):
+    subscribers = serializers.IntegerField(help_text="People who get this language's text.")
+    fallback = serializers.IntegerField(
+        help_text="Of them, people whose own language has no variant (the default's goes)."
+    )
+
+
+class PreviewChannelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    people = serializers.IntegerField(help_text="People who get the wave on this channel.")
+    as_template = serializers.IntegerField(
+        help_text="Of them, outside their 24-hour window: they get the approved template."
+    )
+
+
+class WavePreviewSerializer(serializers.Serializer):
+    """Who would get the wave now, counted from the recipients fan-out would write."""
+
+    count = serializers.IntegerField(help_text="People the wave would reach now.")
+    by_language = serializers.DictField(child=PreviewLanguageSerializer())
+    by_region = serializers.DictField(
+        child=serializers.IntegerField(), help_text='By region name; "unknown": none given.'
+    )
+    by_channel = serializers.DictField(
+        child=PreviewChannelSerializer(),
+        required=False,
+        help_text="By channel id: each person on their first usable channel.",
+    )
+    fatigue_capped = serializers.IntegerField(help_text="People left out by the fatigue cap.")
+    no_open_channel = serializers.IntegerField(
+        required=False,
+        help_text="People with no channel the wave may use now (a WhatsApp or Messenger "
+        "window closed and no approved template).",
+    )
+    sms_segments = serializers.IntegerField(required=False)
+    estimated_cost = serializers.CharField(
+        allow_null=True, required=False, help_text="Decimal string; null when unpriced."
+    )
+    currency = serializers.CharField(allow_null=True, required=False)
+
+
 class WaveAudienceSerializer(serializers.Serializer):
     """Counted by fan-out, in people (empty until the wave is fanned out)."""
 
@@ -440,7 +482,7 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
     def cancel(self, request: Request, pk: str) -> Response:
         return Response(self._out(services.wave_cancel(wave=self.get_object(), by=request.user)))
 
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(request=None, responses=WavePreviewSerializer)
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str) -> Response:
         """Who would get it: count by language and region, fallbacks, fatigue-capped, cost."""

@@ -77,7 +77,14 @@ def subscribers_matching(
 
 def segment_count(segment: Segment) -> int:
     """People (contacts) the segment reaches now, whatever their number of addresses."""
-    return segment_members(segment).order_by().values("contact_id").distinct().count()
+    return people_in(segment_members(segment))
+
+
+def people_in(members: QuerySet[Subscriber]) -> int:
+    """How many people (contacts) these addresses are. count(DISTINCT …), not a DISTINCT
+    subquery: PostgreSQL plans that one as a hash aggregate it underestimates, which takes
+    minutes over a million addresses instead of a second."""
+    return members.order_by().aggregate(n=Count("contact_id", distinct=True))["n"]
 
 
 def segment_breakdown(segment: Segment) -> Breakdown:

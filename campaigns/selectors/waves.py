@@ -11,7 +11,7 @@ from django.utils import timezone
 from campaigns.composition import longest_short_link, message_as_sent
 from campaigns.links import short_link_prefix
 from campaigns.models import TrackedLink, Wave
-from campaigns.selectors.segments import segment_members
+from campaigns.selectors.segments import people_in, segment_members
 from outreach.channel_kinds import PricingUnit
 from outreach.models import (
     Channel,
@@ -19,7 +19,6 @@ from outreach.models import (
     OutboundKind,
     OutboundMessage,
     Region,
-    Subscriber,
 )
 
 FATIGUE_WINDOW = timedelta(days=7)
@@ -144,8 +143,8 @@ def wave_audience(wave: Wave) -> dict[str, Any]:
     if channels:
         members = members.filter(channel__in=channels)
     capped_ids = fatigued_contacts(wave.organization_id, campaign.fatigue_cap_per_week)
-    targeted = _people(members)
-    capped = _people(members.filter(contact_id__in=capped_ids)) if capped_ids is not None else 0
+    targeted = people_in(members)
+    capped = people_in(members.filter(contact_id__in=capped_ids)) if capped_ids is not None else 0
     reachable = members.exclude(contact_id__in=capped_ids) if capped_ids is not None else members
     variants = {v.language: v for v in wave.variants.select_related("template")}
     rows = [
@@ -242,7 +241,3 @@ def _approved(variant: Any) -> bool:
     from outreach.models import TemplateStatus
 
     return variant.template is not None and variant.template.status == TemplateStatus.APPROVED
-
-
-def _people(members: QuerySet[Subscriber]) -> int:
-    return members.order_by().values("contact_id").distinct().count()

@@ -24,7 +24,7 @@ from campaigns.composition import message_as_sent, variant_stats
 from campaigns.links import short_link_for
 from campaigns.models import Wave, WavePriority, WaveStatus
 from campaigns.selectors.recipients import Failed, VariantRow, recipients_sql
-from campaigns.selectors.segments import segment_members
+from campaigns.selectors.segments import people_in, segment_members
 from campaigns.selectors.waves import fatigued_contacts, longest_region_name
 from outreach.channels.base import NO_LOOKUP
 from outreach.message_templates import template_text
@@ -72,8 +72,8 @@ def _fanout(wave_id: int) -> dict[str, int]:
     members = segment_members(wave.segment).filter(channel__in=wave.channels.all())
     cap = wave.campaign.fatigue_cap_per_week
     capped = fatigued_contacts(wave.organization_id, cap, excluding_wave_id=wave.pk)
-    targeted = _people(members)
-    capped_count = _people(members.filter(contact_id__in=capped)) if capped is not None else 0
+    targeted = people_in(members)
+    capped_count = people_in(members.filter(contact_id__in=capped)) if capped is not None else 0
     variants = _variants(wave)
     bounds = members.order_by().aggregate(low=Min("contact_id"), high=Max("contact_id"))
     low, high = bounds["low"] or 0, bounds["high"] or -1
@@ -182,10 +182,6 @@ def fallbacks_redo(*, older_than: timedelta = FALLBACK_GRACE, limit: int = 5000)
         .values_list("message_id", flat=True)[:limit]
     )
     return fallback_after_failures(message_ids=due) if due else []
-
-
-def _people(members: QuerySet[Subscriber]) -> int:
-    return members.order_by().values("contact_id").distinct().count()
 
 
 @contextmanager
