@@ -22,6 +22,8 @@ from campaigns.models import Wave
 from campaigns.selectors.waves import earlier_wave_ids, footer_due_sql
 from outreach.models import Channel, Subscriber
 
+_FIRST_ID, _LAST_ID = 0, 2**63 - 1  # every person
+
 
 @dataclass(frozen=True)
 class VariantRow:
@@ -62,11 +64,13 @@ def recipients_sql(
     variants: list[VariantRow],
     *,
     after: list[Failed] | None = None,
+    contacts_between: tuple[int, int] | None = None,
 ) -> tuple[str, list[object]]:
     """SQL (and its parameters) of the wave's recipients among `members`: one row per
     person, with the address, the variant, whether the footer is due, the template it goes
     as (NULL: the text) and its fallback step. With `after`, only those people, each from
-    the address after the one that failed."""
+    the address after the one that failed. `contacts_between` (a fan-out chunk's id range
+    of people) limits the count of earlier messages (the footer rule) to those people."""
     channels = wave_channels(wave)
     if not channels or not variants:
         return "SELECT NULL WHERE false", []
@@ -130,7 +134,7 @@ def recipients_sql(
         {failed_join}
         LEFT JOIN (
             SELECT contact_id, count(DISTINCT wave_id) AS n FROM outreach_outboundmessage
-            WHERE wave_id = ANY(%s) AND contact_id IS NOT NULL GROUP BY contact_id
+            WHERE wave_id = ANY(%s) AND contact_id BETWEEN %s AND %s GROUP BY contact_id
         ) c ON c.contact_id = s.contact_id
         WHERE s.id IN ({members_sql})
           AND (ch.window_hours IS NULL
@@ -146,6 +150,7 @@ def recipients_sql(
         campaign.default_language,
         *failed_params,
         earlier_wave_ids(wave),
+        *(contacts_between or (_FIRST_ID, _LAST_ID)),
         *members_params,
     ]
     return sql, params

@@ -94,7 +94,9 @@ def _fanout(wave_id: int) -> dict[str, int]:
         if inserted_as is None:
             break  # cancelled: nothing more of it is written
         with transaction.atomic():
-            _insert_select(wave, chunk, variants, inserted_as)
+            _insert_select(
+                wave, chunk, variants, inserted_as, contacts_between=(start + 1, start + CHUNK)
+            )
             # Checked again, locked, as the chunk's last statement before its commit.
             now_as = _chunk_status(wave.pk, lock=True)
             if now_as is None:
@@ -272,8 +274,11 @@ def _insert_select(
     status: str,
     *,
     after: list[Failed] | None = None,
+    contacts_between: tuple[int, int] | None = None,
 ) -> int:
-    recipients, params = recipients_sql(wave, members, variants, after=after)
+    recipients, params = recipients_sql(
+        wave, members, variants, after=after, contacts_between=contacts_between
+    )
     # Only placeholders and the recipients' SQL are interpolated; values are params.
     sql = f"""
         INSERT INTO outreach_outboundmessage (
