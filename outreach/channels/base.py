@@ -104,6 +104,15 @@ class ChannelAdapter(Protocol):
 NO_LOOKUP = "no_lookup"
 
 
+def no_lookup(provider: str) -> TransportError:
+    """The error `find_sent` raises for a provider that keeps no list of what it took."""
+    return TransportError(
+        f"{provider} cannot say whether it took a message: it keeps no list to look it up in.",
+        permanent=True,
+        provider_code=NO_LOOKUP,
+    )
+
+
 class TemplateSource(Protocol):
     def list_templates(self, channel: Channel) -> list[TemplateInfo]:
         """Every message template of the channel's account, with its approval status."""

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
+from outreach.channels.base import SendResult, TemplateCall, TransportError, no_lookup
 from outreach.channels.meta_graph import (
     PERMANENT,
     TRANSIENT,
     ErrorTable,
+    answered_id,
     graph_request,
     stored_id,
     throttled,
@@ -60,22 +61,14 @@ class MessengerAdapter:
         answer = graph_request(
             channel, "POST", f"{_page(channel)}/messages", errors=ERRORS, json=payload
         )
-        mid = answer.get("message_id")
-        if not isinstance(mid, str) or not mid:
-            raise TransportError(
-                "Meta answered without a message id.", permanent=False, outcome_unknown=True
-            )
+        mid = answered_id(answer.get("message_id"), "message")
         return SendResult(provider_message_id=stored_id(mid), status=OutboundStatus.SENDING)
 
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime
     ) -> SendResult | None:
         """The Send API lists no sent messages: a send in doubt cannot be looked up."""
-        raise TransportError(
-            "Messenger cannot say whether it took a message.",
-            permanent=True,
-            provider_code=NO_LOOKUP,
-        )
+        raise no_lookup("Messenger")
 
 
 def publish_post(
@@ -101,12 +94,7 @@ def publish_post(
             data["published"] = False
             data["scheduled_publish_time"] = int(scheduled_publish_time.astimezone(UTC).timestamp())
     answer = graph_request(channel, "POST", f"{_page(channel)}/feed", errors=ERRORS, json=data)
-    post_id = answer.get("id")
-    if not isinstance(post_id, str) or not post_id:
-        raise TransportError(
-            "Meta answered without a post id.", permanent=False, outcome_unknown=True
-        )
-    return post_id
+    return answered_id(answer.get("id"), "post")
 
 
 def post_engagement(channel: Channel, post_id: str) -> dict[str, int] | None:

@@ -204,3 +204,13 @@ def _seconds(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+def answered_id(value: object, what: str) -> str:
+    """The id Meta's answer gives (a message's, a post's); Meta said yes without saying to
+    what when it is missing, and may well have taken it: the outcome is unknown."""
+    if not isinstance(value, str) or not value:
+        raise TransportError(
+            f"Meta answered without a {what} id.", permanent=False, outcome_unknown=True
+        )
+    return value

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
+from outreach.channels.base import SendResult, TemplateCall, TransportError, no_lookup
 from outreach.models import Channel, OutboundStatus
 from outreach.privacy import mask_numbers_in_provider_text
 
@@ -71,11 +71,7 @@ class TelegramAdapter:
         self, channel: Channel, *, to: str, body: str, since: datetime
     ) -> SendResult | None:
         """A bot cannot list what it sent: an attempt in doubt cannot be reconciled."""
-        raise TransportError(
-            "Telegram keeps no list of a bot's messages to look this one up in.",
-            permanent=True,
-            provider_code=NO_LOOKUP,
-        )
+        raise no_lookup("Telegram")
 
 
 def set_webhook(channel: Channel, url: str) -> None:

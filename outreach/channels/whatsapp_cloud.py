@@ -8,12 +8,13 @@ user's token. Error codes are data (Meta's "WhatsApp Cloud API error codes" page
 from datetime import datetime
 from typing import Any
 
-from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TemplateInfo, TransportError
+from outreach.channels.base import SendResult, TemplateCall, TemplateInfo, TransportError, no_lookup
 from outreach.channels.meta_graph import (
     PERMANENT,
     TRANSIENT,
     ErrorKind,
     ErrorTable,
+    answered_id,
     graph_request,
     stored_id,
     throttled,
@@ -86,23 +87,15 @@ class WhatsAppCloudAdapter:
             channel, "POST", f"{channel.external_id}/messages", errors=ERRORS, json=payload
         )
         messages = answer.get("messages")
-        wamid = messages[0].get("id") if isinstance(messages, list) and messages else None
-        if not isinstance(wamid, str) or not wamid:
-            # Meta said yes without saying to what: it may well have taken the message.
-            raise TransportError(
-                "Meta answered without a message id.", permanent=False, outcome_unknown=True
-            )
+        first = messages[0] if isinstance(messages, list) and messages else {}
+        wamid = answered_id(first.get("id") if isinstance(first, dict) else None, "message")
         return SendResult(provider_message_id=stored_id(wamid), status=OutboundStatus.SENDING)
 
     def find_sent(
         self, channel: Channel, *, to: str, body: str, since: datetime
     ) -> SendResult | None:
         """The Cloud API lists no sent messages: a send in doubt cannot be looked up."""
-        raise TransportError(
-            "The WhatsApp Cloud API cannot say whether it took a message.",
-            permanent=True,
-            provider_code=NO_LOOKUP,
-        )
+        raise no_lookup("The WhatsApp Cloud API")
 
     def list_templates(self, channel: Channel) -> list[TemplateInfo]:
         """GET /{waba-id}/message_templates, page after page (by the `after` cursor)."""

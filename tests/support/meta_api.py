@@ -27,9 +27,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.servers import LoopbackApi, Reply
 
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
@@ -96,18 +98,16 @@ class _Failure:
     message: str | None = None
 
 
-@dataclass
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    hold: float = 0.0
+_Answer = Reply
 
 
-class FakeMetaApi:
+class FakeMetaApi(LoopbackApi):
     """Graph API on 127.0.0.1: records what it is sent and answers the failures it is told to.
 
     It starts serving on construction; `close()` stops it. Safe to use from many threads.
     """
+
+    thread_name = "fake-meta-api"
 
     def __init__(self) -> None:
         self.phone_numbers: dict[str, str] = {PHONE_NUMBER_ID: WHATSAPP_TOKEN}
@@ -123,19 +123,12 @@ class FakeMetaApi:
         self.engagement: dict[str, dict[str, int]] = {}
         self.latency: float = 0.0
         self._lock = threading.Lock()
-        self._closing = threading.Event()
         self._failing_next: list[_Failure] = []
         self._outside_window: set[str] = set()
         self._stopped_marketing: set[str] = set()
         self._engagement_denied = False
         self._hold_next: list[float] = []
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host}:{port}/v21.0"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-meta-api", daemon=True
-        )
-        self._thread.start()
+        self._start_serving(path="/v21.0")
 
     # --- what tests tell it ------------------------------------------------------------------
 
@@ -180,14 +173,8 @@ class FakeMetaApi:
         with self._lock:
             return [c for c in self.calls if c.method == method and c.path == path]
 
-    def close(self) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def held(self, seconds: float) -> None:
-        self._closing.wait(seconds)
+    def reply(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
+        return self.answer(method, target, headers.get("Authorization") or "", body)
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -420,48 +407,6 @@ def _unknown_object(object_id: str) -> _Answer:
             f"Unsupported request. Object with ID '{object_id}' does not exist.",
         )
     )
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-
-
-def _handler_for(api: FakeMetaApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-        timeout = 30
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length > 0 else b""
-            answer = api.answer(
-                self.command, self.path, self.headers.get("Authorization") or "", raw
-            )
-            if answer.hold > 0:
-                api.held(answer.hold)
-                self.close_connection = True
-            payload = json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            try:
-                self.wfile.write(payload)
-            except OSError:
-                self.close_connection = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
 
 
 VERIFY_TOKEN = "amani-verify-token-42"

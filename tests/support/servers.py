@@ -1,19 +1,27 @@
-"""Private Redis and PostgreSQL servers a test may restart for real.
+"""Servers of tests' own on 127.0.0.1: private Redis and PostgreSQL, and the loopback HTTP
+server every fake provider API is built on.
 
 The suite shares one Redis and one PostgreSQL with other processes; a fault-injection test
-must not restart those. These start their own server on a free port of 127.0.0.1, in a
-temporary directory, and stop it at the end.
+must not restart those. PrivateRedis and PrivatePostgres start their own server on a free
+port, in a temporary directory, and stop it at the end. LoopbackApi serves a fake
+provider's JSON API (tests/support/twilio_api.py, meta_api.py, telegram_api.py).
 """
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, Self
 
 
 class PrivateRedis:
@@ -214,3 +222,119 @@ def _postgres_bin() -> Path:
     if found is None:
         raise RuntimeError("no PostgreSQL server binaries (initdb) found")
     return Path(found).parent
+
+
+@dataclass
+class Reply:
+    """What a fake provider answers one request with: a JSON body, its HTTP status and extra
+    headers; `hold` seconds to wait first (the client has given up by then), or `drop` the
+    connection without answering at all (the outcome a client did not see)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    hold: float = 0.0
+    drop: bool = False
+
+
+class LoopbackApi:
+    """What every fake provider API (Twilio, Meta's Graph API, Telegram's Bot API) shares: a
+    threaded HTTP server on 127.0.0.1 that hands each request to `reply` and writes its
+    JSON answer, the held answers let go when it closes, and the context manager.
+
+    A fake calls `_start_serving()` once its own state is set; `base_url` is then where the
+    provider's real client is pointed.
+    """
+
+    thread_name = "fake-api"
+
+    def reply(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
+        """The answer to one request (called by the handler's thread)."""
+        raise NotImplementedError
+
+    def held(self, seconds: float) -> None:
+        """Wait `seconds` before answering, or less if the server is closing."""
+        self._closing.wait(seconds)
+
+    def close(self) -> None:
+        """Stop serving and free the port (held answers are let go at once)."""
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _start_serving(self, *, port: int = 0, path: str = "") -> None:
+        self._closing = threading.Event()
+        self._server = _LoopbackServer(("127.0.0.1", port), _json_handler(self))
+        host, bound_port = self._server.server_address[:2]
+        self.base_url = f"http://{host}:{bound_port}{path}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+
+
+class _LoopbackServer(ThreadingHTTPServer):
+    request_queue_size = 256  # bursts of parallel sends and webhooks
+    daemon_threads = True
+
+
+def _json_handler(api: LoopbackApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1 keeps the clients' pooled connections open between requests.
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK hold every answer for ~40 ms.
+        disable_nagle_algorithm = True
+        # Idle keep-alive connections end after this, so their threads do too.
+        timeout = 30
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def do_PUT(self) -> None:
+            self._serve()
+
+        def do_PATCH(self) -> None:
+            self._serve()
+
+        def do_DELETE(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            answer = api.reply(self.command, self.path, self.headers, body)
+            if answer.drop:
+                # Accepted, then gone: the client reads an empty answer on a closed connection.
+                self.close_connection = True
+                return
+            if answer.hold > 0:
+                api.held(answer.hold)
+                # The client has stopped waiting: the late answer goes to a closed socket.
+                self.close_connection = True
+            payload = json.dumps(answer.body).encode()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            try:
+                self.wfile.write(payload)
+            except OSError:
+                self.close_connection = True  # the client gave up on a held answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # Quiet: tests and benchmarks read the fake's own records, not a log.
+
+    return Handler

@@ -26,9 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.servers import LoopbackApi, Reply
 
 # A bot every running_telegram_api() knows unless told otherwise; a token is "<bot id>:<secret>".
 BOT_ID = 7000000001
@@ -94,12 +96,14 @@ _DESCRIPTIONS = {
 }
 
 
-class FakeTelegramApi:
+class FakeTelegramApi(LoopbackApi):
     """A Bot API on 127.0.0.1 that records calls and answers the failures it is told to.
 
     It starts serving on construction; `close()` stops it. Safe to use from many threads.
     With `require_https` (Telegram's own rule), setWebhook refuses a plain-HTTP URL.
     """
+
+    thread_name = "fake-telegram-api"
 
     def __init__(self, bots: list[FakeBot] | None = None, *, require_https: bool = True) -> None:
         self.bots: dict[str, FakeBot] = {bot.token: bot for bot in bots or []}
@@ -109,18 +113,11 @@ class FakeTelegramApi:
         # Seconds every request waits before it is handled; read per request.
         self.latency: float = 0.0
         self._lock = threading.Lock()
-        self._closing = threading.Event()
         self._failing_chats: dict[str, _Failure] = {}
         self._failing_next: list[_Failure] = []
         self._holds: list[float] = []
         self._message_ids: dict[tuple[int, str], int] = {}
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-telegram-api", daemon=True
-        )
-        self._thread.start()
+        self._start_serving()
 
     # --- what tests tell it ------------------------------------------------------------
 
@@ -210,18 +207,13 @@ class FakeTelegramApi:
             self._holds.clear()
             self.latency = 0.0
 
-    def close(self) -> None:
-        """Stop serving and free the port (held answers are let go at once)."""
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeTelegramApi":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def reply(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
+        params = _params(target, headers.get("Content-Type") or "", body)
+        if params is None:
+            status, answer, hold = _error(_Failure(400, "Bad Request: can't parse JSON"))
+        else:
+            status, answer, hold = self.answer(method, target, params)
+        return Reply(status, answer, hold=hold)
 
     def answer(
         self, http_method: str, path: str, params: dict[str, Any]
@@ -261,10 +253,6 @@ class FakeTelegramApi:
         if method == "getwebhookinfo":
             return _ok(_webhook_info(bot))
         return _error(NOT_FOUND)
-
-    def held(self, seconds: float) -> None:
-        """Wait `seconds` before answering, or less if the server is closing."""
-        self._closing.wait(seconds)
 
     def _fail_chat(self, chat_id: str | int, failure: _Failure) -> None:
         with self._lock:
@@ -343,50 +331,6 @@ def message_update(
             "text": text,
         },
     }
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256
-    daemon_threads = True
-
-
-def _handler_for(api: FakeTelegramApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keeps the client's pooled connections open
-        disable_nagle_algorithm = True
-        timeout = 30
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            params = _params(self.path, self.headers.get("Content-Type") or "", body)
-            if params is None:
-                status, answer, hold = _error(_Failure(400, "Bad Request: can't parse JSON"))
-            else:
-                status, answer, hold = api.answer(self.command, self.path, params)
-            if hold > 0:
-                api.held(hold)
-                self.close_connection = True  # the client has stopped waiting
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            try:
-                self.wfile.write(payload)
-            except OSError:
-                self.close_connection = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # Quiet: tests read `calls` and `sent`, not a log.
-
-    return Handler
 
 
 def _params(path: str, content_type: str, body: bytes) -> dict[str, Any] | None:

@@ -43,14 +43,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.message import Message
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
 from outreach.sms_encoding import sms_length
+from tests.support.servers import LoopbackApi, Reply
 
 # An account every running_twilio_api() accepts unless told otherwise.
 ACCOUNT_SID = "AC" + "a1" * 16
@@ -116,15 +117,7 @@ class _Failure:
     message: str | None = None
 
 
-@dataclass
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    # Seconds to hold the answer before writing it (the client has given up by then).
-    hold: float = 0.0
-    # Close the connection without answering at all.
-    drop: bool = False
+_Answer = Reply
 
 
 @dataclass
@@ -133,11 +126,13 @@ class _AfterAccepting:
     drop: bool = False
 
 
-class FakeTwilioApi:
+class FakeTwilioApi(LoopbackApi):
     """A Twilio REST API on 127.0.0.1 that records sends and answers the failures it is told to.
 
     It starts serving on construction; `close()` stops it. Safe to use from many threads.
     """
+
+    thread_name = "fake-twilio-api"
 
     def __init__(self, accounts: Mapping[str, str] | None = None, port: int = 0) -> None:
         self.accounts: dict[str, str] = dict(accounts or {})
@@ -147,21 +142,13 @@ class FakeTwilioApi:
         # change it while requests are in flight (each is served on its own thread).
         self.latency: float = 0.0
         self._lock = threading.Lock()
-        self._closing = threading.Event()
         self._failing_numbers: dict[str, _Failure] = {}
         self._failing_next: list[_Failure] = []
         self._after_accepting: list[_AfterAccepting] = []
         self._outside_window: set[str] = set()
         # Content templates as the Content API lists them (`add_content`), oldest first.
         self.contents: list[dict[str, Any]] = []
-        self._server = _Server(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
-        host, bound_port = self._server.server_address[:2]
-        self.base_url = f"http://{host}:{bound_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-twilio-api", daemon=True
-        )
-        self._thread.start()
+        self._start_serving(port=port)
 
     def fail_number(
         self, to: str, code: int, status: int = 400, message: str | None = None
@@ -258,18 +245,8 @@ class FakeTwilioApi:
             self._outside_window.clear()
             self.latency = 0.0
 
-    def close(self) -> None:
-        """Stop serving and free the port (held answers are let go at once)."""
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeTwilioApi":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def reply(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
+        return self.answer(method, target, headers.get("Authorization"), body)
 
     def answer(self, method: str, path: str, authorization: str | None, body: bytes) -> _Answer:
         """The answer to one request (called by the handler thread)."""
@@ -328,10 +305,6 @@ class FakeTwilioApi:
             self.sent.append(message)
             after = self._after_accepting.pop(0) if self._after_accepting else _AfterAccepting()
         return _Answer(201, _resource(message, params), hold=after.hold, drop=after.drop)
-
-    def held(self, seconds: float) -> None:
-        """Wait `seconds` before answering, or less if the server is closing."""
-        self._closing.wait(seconds)
 
     def _fetch(self, account_sid: str, route: str, sid: str) -> _Answer:
         """GET Messages/{MessageSid}.json: the message, or Twilio's 20404."""
@@ -472,67 +445,6 @@ def running_twilio_api(accounts: Mapping[str, str] | None = None) -> Iterator[Fa
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
     """The X-Twilio-Signature Twilio would send with a webhook POST of `params` to `url`."""
     return RequestValidator(auth_token).compute_signature(url, params)
-
-
-class _Server(ThreadingHTTPServer):
-    # Dispatchers open a connection per thread at once: the default backlog of 5 refuses some.
-    request_queue_size = 256
-    daemon_threads = True
-
-
-def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.1 keeps the SDK's pooled connections open between requests.
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out as separate writes: without this, Nagle's algorithm and the
-        # client's delayed ACK hold every answer for ~40 ms.
-        disable_nagle_algorithm = True
-        # Idle keep-alive connections end after this, so their threads do too.
-        timeout = 30
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_PUT(self) -> None:
-            self._serve()
-
-        def do_PATCH(self) -> None:
-            self._serve()
-
-        def do_DELETE(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            answer = api.answer(self.command, self.path, self.headers.get("Authorization"), body)
-            if answer.drop:
-                # Accepted, then gone: the client reads an empty answer on a closed connection.
-                self.close_connection = True
-                return
-            if answer.hold > 0:
-                api.held(answer.hold)
-                # The client has stopped waiting: the late answer goes to a closed socket.
-                self.close_connection = True
-            payload = json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            try:
-                self.wfile.write(payload)
-            except OSError:
-                self.close_connection = True  # the client gave up on a held answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # Quiet: tests and benchmarks read `sent`, not a log.
-
-    return Handler
 
 
 def _invalid(params: Mapping[str, str]) -> _Failure | None:
