@@ -121,6 +121,23 @@ def twilio_channel(organization: Organization) -> Channel:
     )
 
 
+# Twilio's WhatsApp sandbox sender.
+WHATSAPP_SENDER = "+14155238886"
+
+
+@pytest.fixture
+def twilio_whatsapp_channel(organization: Organization) -> Channel:
+    return channel_create(
+        organization=organization,
+        name="Amani WhatsApp",
+        kind=ChannelKind.TWILIO_WHATSAPP,
+        country="KE",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=WHATSAPP_SENDER,
+    )
+
+
 @pytest.fixture
 def console_channel(organization: Organization) -> Channel:
     return channel_create(

@@ -8,12 +8,10 @@ from django.core.management import call_command
 
 from outreach.channels.base import TransportError
 from outreach.errors import InvalidInput
-from outreach.models import Channel, ChannelKind, MessageTemplate, Role, TemplateStatus
-from outreach.services.channels import channel_create
+from outreach.models import Channel, MessageTemplate, Role, TemplateStatus
 from outreach.services.templates import templates_sync, templates_sync_all
 from outreach.tasks import sync_templates
 from tests.support.meta_api import WABA_ID, running_meta_api, whatsapp_channel_for
-from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +26,6 @@ def meta_api(settings):
 @pytest.fixture
 def cloud_channel(organization) -> Channel:
     return whatsapp_channel_for(organization)
-
-
-@pytest.fixture
-def twilio_whatsapp(organization, twilio_api) -> Channel:
-    return channel_create(
-        organization=organization,
-        name="WhatsApp through Twilio",
-        kind=ChannelKind.TWILIO_WHATSAPP,
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number="+14155238886",
-    )
 
 
 def meta_template(template_id: str, name: str, language: str, status: str) -> dict:
@@ -59,18 +44,20 @@ def statuses(channel: Channel) -> dict[tuple[str, str], str]:
     return {(t.name, t.language): t.status for t in MessageTemplate.objects.filter(channel=channel)}
 
 
-def test_twilio_content_templates_are_copied_with_their_approval(twilio_whatsapp, twilio_api):
+def test_twilio_content_templates_are_copied_with_their_approval(
+    twilio_whatsapp_channel, twilio_api
+):
     approved = twilio_api.add_content("peace_sw", language="sw", body="Amani {{1}}")
     twilio_api.add_content("peace_en", language="en", body="Peace {{1}}", status="received")
     twilio_api.add_content("vote_en", language="en", body="Vote", status="rejected")
 
-    counts = templates_sync(channel=twilio_whatsapp)
+    counts = templates_sync(channel=twilio_whatsapp_channel)
 
     assert counts == {"pending": 1, "approved": 1, "rejected": 1, "paused": 0}
-    template = MessageTemplate.objects.get(channel=twilio_whatsapp, name="peace_sw")
+    template = MessageTemplate.objects.get(channel=twilio_whatsapp_channel, name="peace_sw")
     assert template.provider_template_id == approved
     assert template.body == "Amani {{1}}"
-    assert template.organization_id == twilio_whatsapp.organization_id
+    assert template.organization_id == twilio_whatsapp_channel.organization_id
     assert template.synced_at is not None
     assert [call.path for call in twilio_api.calls] == ["/v1/ContentAndApprovals"]
 
@@ -150,7 +137,7 @@ def test_a_channel_without_templates_is_refused_naming_the_channel(console_chann
 
 
 def test_every_whatsapp_channel_is_synced_and_one_that_fails_does_not_stop_the_rest(
-    organization, cloud_channel, twilio_whatsapp, twilio_api, meta_api, console_channel
+    organization, cloud_channel, twilio_whatsapp_channel, twilio_api, meta_api, console_channel
 ):
     meta_api.templates = [meta_template("9001", "peace", "sw", "APPROVED")]
     twilio_api.add_content("peace_sw", language="sw", body="Amani")
@@ -159,7 +146,7 @@ def test_every_whatsapp_channel_is_synced_and_one_that_fails_does_not_stop_the_r
     results = sync_templates()
 
     assert results[cloud_channel.pk]["approved"] == 1
-    assert results[twilio_whatsapp.pk]["approved"] == 1
+    assert results[twilio_whatsapp_channel.pk]["approved"] == 1
     assert results[broken.pk] is None
     assert console_channel.pk not in results
     assert templates_sync_all().keys() == results.keys()

@@ -8,30 +8,21 @@ import pytest
 from outreach.channels.base import TemplateCall, TemplateInfo, TransportError
 from outreach.channels.registry import adapter_for
 from outreach.channels.twilio_whatsapp import TwilioWhatsAppAdapter
-from outreach.models import Channel, ChannelKind, Organization, OutboundStatus, TemplateStatus
-from outreach.services.channels import channel_create
-from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
+from outreach.models import Channel, OutboundStatus, TemplateStatus
+from tests.conftest import WHATSAPP_SENDER
 
 pytestmark = pytest.mark.django_db
 
 NUMBER = "+254712345678"
 TO = f"whatsapp:{NUMBER}"
-SENDER = "+14155238886"
+SENDER = WHATSAPP_SENDER  # the channel fixture's sender
 CALLBACK = "https://amani.test/webhooks/twilio/x/status/"
 adapter = TwilioWhatsAppAdapter()
 
 
 @pytest.fixture
-def channel(organization: Organization, twilio_api) -> Channel:
-    return channel_create(
-        organization=organization,
-        name="Amani WhatsApp",
-        kind=ChannelKind.TWILIO_WHATSAPP,
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=SENDER,
-    )
+def channel(twilio_whatsapp_channel: Channel, twilio_api) -> Channel:
+    return twilio_whatsapp_channel  # its sends reach the local Twilio
 
 
 def send(channel: Channel, body: str = "Amani kwa wote", **kwargs) -> object:

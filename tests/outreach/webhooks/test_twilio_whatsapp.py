@@ -18,21 +18,18 @@ from django.urls import reverse
 
 from outreach.models import (
     Channel,
-    ChannelKind,
     ConsentEvent,
     ConsentKind,
     ConsentSource,
     ConsentStatus,
     InboundMessage,
     MessageStatusEvent,
-    Organization,
     OutboundMessage,
     OutboundStatus,
     StatusReportInbox,
     Subscriber,
 )
-from outreach.services.channels import channel_create
-from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, twilio_signature
+from tests.support.twilio_api import AUTH_TOKEN, twilio_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -175,30 +172,18 @@ CASES = [
 
 
 @pytest.fixture
-def whatsapp_channel(organization: Organization) -> Channel:
-    return channel_create(
-        organization=organization,
-        name="Amani WhatsApp",
-        kind=ChannelKind.TWILIO_WHATSAPP,
-        country="KE",
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number="+14155238886",
-        messages_per_second=80,
-    )
-
-
-@pytest.fixture
-def channels(whatsapp_channel: Channel, twilio_channel: Channel, twilio_api) -> dict[str, Channel]:
+def channels(
+    twilio_whatsapp_channel: Channel, twilio_channel: Channel, twilio_api
+) -> dict[str, Channel]:
     """The channels a case posts to; replies go to the loopback Twilio, never to Twilio."""
-    return {"whatsapp": whatsapp_channel, "sms": twilio_channel}
+    return {"whatsapp": twilio_whatsapp_channel, "sms": twilio_channel}
 
 
 @pytest.fixture
-def joined(twilio_post, whatsapp_channel, twilio_api) -> OutboundMessage:
+def joined(twilio_post, twilio_whatsapp_channel, twilio_api) -> OutboundMessage:
     """The person wrote JOIN on WhatsApp and was welcomed; Twilio knows the welcome as SENT_SID."""
-    assert twilio_post(whatsapp_channel, form("inbound_join")).status_code == 200
-    welcome = OutboundMessage.objects.get(channel=whatsapp_channel)
+    assert twilio_post(twilio_whatsapp_channel, form("inbound_join")).status_code == 200
+    welcome = OutboundMessage.objects.get(channel=twilio_whatsapp_channel)
     OutboundMessage.objects.filter(pk=welcome.pk).update(provider_message_id=SENT_SID)
     welcome.refresh_from_db()
     return welcome
@@ -239,9 +224,9 @@ def test_a_twilio_whatsapp_webhook(case: Case, request, client, channels, twilio
 
 
 def test_an_inbound_whatsapp_message_is_kept_by_its_number_on_the_whatsapp_scheme(
-    twilio_post, whatsapp_channel, twilio_api
+    twilio_post, twilio_whatsapp_channel, twilio_api
 ):
-    twilio_post(whatsapp_channel, form("inbound_join"))
+    twilio_post(twilio_whatsapp_channel, form("inbound_join"))
 
     person = Subscriber.objects.get()
     assert (person.scheme, person.address) == ("whatsapp", NUMBER)
@@ -249,9 +234,9 @@ def test_an_inbound_whatsapp_message_is_kept_by_its_number_on_the_whatsapp_schem
 
 
 def test_the_profile_name_and_number_are_not_in_the_kept_payload(
-    twilio_post, whatsapp_channel, twilio_api
+    twilio_post, twilio_whatsapp_channel, twilio_api
 ):
-    twilio_post(whatsapp_channel, form("inbound_join"))
+    twilio_post(twilio_whatsapp_channel, form("inbound_join"))
 
     raw = InboundMessage.objects.get().raw
     assert raw["MessageSid"] == form("inbound_join")["MessageSid"]
@@ -261,19 +246,21 @@ def test_the_profile_name_and_number_are_not_in_the_kept_payload(
 
 
 def test_the_welcome_goes_to_the_whatsapp_address_from_the_channels_whatsapp_number(
-    twilio_post, whatsapp_channel, twilio_api
+    twilio_post, twilio_whatsapp_channel, twilio_api
 ):
-    twilio_post(whatsapp_channel, form("inbound_join"))
+    twilio_post(twilio_whatsapp_channel, form("inbound_join"))
 
     (welcome,) = twilio_api.sent_to(f"whatsapp:{NUMBER}")
     assert welcome.from_ == "whatsapp:+14155238886"
     assert welcome.status_callback == settings.PUBLIC_BASE_URL + reverse(
-        "twilio-status", args=[whatsapp_channel.uuid]
+        "twilio-status", args=[twilio_whatsapp_channel.uuid]
     )
 
 
-def test_a_read_status_keeps_the_report_without_the_number(twilio_post, whatsapp_channel, joined):
-    twilio_post(whatsapp_channel, form("status_read"), hook="status")
+def test_a_read_status_keeps_the_report_without_the_number(
+    twilio_post, twilio_whatsapp_channel, joined
+):
+    twilio_post(twilio_whatsapp_channel, form("status_read"), hook="status")
 
     event = MessageStatusEvent.objects.get(provider_message_id=SENT_SID)
     assert (event.provider_status, event.status) == ("read", OutboundStatus.READ)
@@ -283,9 +270,9 @@ def test_a_read_status_keeps_the_report_without_the_number(twilio_post, whatsapp
 
 
 def test_a_marketing_opt_out_is_recorded_as_reported_by_the_carrier_with_its_evidence(
-    twilio_post, whatsapp_channel, joined
+    twilio_post, twilio_whatsapp_channel, joined
 ):
-    twilio_post(whatsapp_channel, form("status_failed_63032"), hook="status")
+    twilio_post(twilio_whatsapp_channel, form("status_failed_63032"), hook="status")
 
     event = ConsentEvent.objects.filter(kind=ConsentKind.OPT_OUT).get()
     assert event.source == ConsentSource.CARRIER
@@ -294,11 +281,11 @@ def test_a_marketing_opt_out_is_recorded_as_reported_by_the_carrier_with_its_evi
 
 
 def test_an_opt_out_failure_without_a_whatsapp_to_is_a_400_naming_to(
-    twilio_post, whatsapp_channel, joined
+    twilio_post, twilio_whatsapp_channel, joined
 ):
     report = {**form("status_failed_63032"), "To": NUMBER}
 
-    response = twilio_post(whatsapp_channel, report, hook="status")
+    response = twilio_post(twilio_whatsapp_channel, report, hook="status")
 
     assert response.status_code == 400
     assert response.content.decode().startswith("To:")
@@ -306,8 +293,8 @@ def test_an_opt_out_failure_without_a_whatsapp_to_is_a_400_naming_to(
     assert Subscriber.objects.get().consent_status == ConsentStatus.OPTED_IN
 
 
-def test_an_empty_whatsapp_from_is_a_400_naming_from(twilio_post, whatsapp_channel):
-    response = twilio_post(whatsapp_channel, {**form("inbound_join"), "From": "whatsapp:"})
+def test_an_empty_whatsapp_from_is_a_400_naming_from(twilio_post, twilio_whatsapp_channel):
+    response = twilio_post(twilio_whatsapp_channel, {**form("inbound_join"), "From": "whatsapp:"})
 
     assert response.status_code == 400
     assert response.content.decode().startswith("From:")
