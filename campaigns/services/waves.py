@@ -9,7 +9,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -676,14 +676,22 @@ def _windows(campaign: Campaign) -> list[timing.BlackoutWindow]:
     ]
 
 
-def _own_segment(segment: Any, campaign: Campaign) -> Segment | None:
-    if segment is None:
+M = TypeVar("M", Segment, Channel)
+
+
+def _owned(model: type[M], value: Any, campaign: Campaign, *, field: str, what: str) -> M | None:
+    """The organization's `model` row named by `value` (a row or its id); None for None."""
+    if value is None:
         return None
-    segment_id = segment.pk if isinstance(segment, Segment) else segment
-    found = Segment.objects.filter(organization=campaign.organization, pk=segment_id).first()
+    pk = value.pk if isinstance(value, model) else value
+    found = model.objects.filter(organization=campaign.organization, pk=pk).first()
     if found is None:
-        raise InvalidInput("No such segment in this organization.", field="segment")
+        raise InvalidInput(f"No such {what} in this organization.", field=field)
     return found
+
+
+def _own_segment(segment: Any, campaign: Campaign) -> Segment | None:
+    return _owned(Segment, segment, campaign, field="segment", what="segment")
 
 
 def _own_channels(channels: list[Any], campaign: Campaign) -> list[Channel]:
@@ -698,12 +706,9 @@ def _own_channels(channels: list[Any], campaign: Campaign) -> list[Channel]:
 
 def _own_page_channel(channel: Any, campaign: Campaign) -> Channel | None:
     """The organization's Facebook Page channel (messenger, or the console's) named."""
-    if channel is None:
-        return None
-    channel_id = channel.pk if isinstance(channel, Channel) else channel
-    found = Channel.objects.filter(organization=campaign.organization, pk=channel_id).first()
+    found = _owned(Channel, channel, campaign, field="page_channel", what="channel")
     if found is None:
-        raise InvalidInput("No such channel in this organization.", field="page_channel")
+        return None
     if not found.spec.page_posts:
         raise InvalidInput(
             f"A {found.get_kind_display()} channel has no Facebook Page to post on.",
