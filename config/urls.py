@@ -16,7 +16,9 @@ admin.site.site_title = "Amani"
 admin.site.index_title = "Organizations, audiences and campaigns"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
+    path("console/", include("console.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
     path("l/<str:code>", short_link, name="short-link"),
     path("readyz", health.readyz, name="readyz"),

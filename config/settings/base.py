@@ -41,18 +41,22 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "outreach",
     "campaigns",
+    "console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -70,6 +74,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "console.context.console",
             ],
         },
     },
@@ -96,6 +102,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The console's languages; an organization is offered those it writes in (and English).
+LANGUAGES = [("en", "English"), ("sw", "Kiswahili"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "console" / "locale"]
+LOGIN_URL = "console:sign-in"
+LOGIN_REDIRECT_URL = "console:home"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

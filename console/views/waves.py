@@ -1,0 +1,5 @@
+"""Console pages: waves (being built)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
