@@ -1,5 +1,7 @@
 """Sign-in, sign-out and switching organization."""
 
+from contextlib import suppress
+
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -27,10 +29,9 @@ class SignOut(auth_views.LogoutView):
 @require_POST
 @member_view(Action.SEE_REPORTS)  # every role: funders too
 def switch_organization(request: HttpRequest) -> HttpResponse:
-    try:
+    # An organization not one's own leaves the current one; the switcher lists only one's own.
+    with suppress(NotFound):
         organization_switch(request, slug=request.POST.get("organization", ""))
-    except NotFound:
-        pass  # stay in the current organization; the switcher lists only one's own
     return redirect("console:home")
 
 
