@@ -31,7 +31,11 @@ class Action(StrEnum):
     SIMULATE = "channels.simulate"  # text as a subscriber through a console channel
     SEE_CHANNELS = "channels.see"
     SEE_TEMPLATES = "templates.see"
-    SETUP = "setup.change"  # channels, keywords, members and roles, the organization
+    SYNC_TEMPLATES = "templates.sync"  # ask the provider for a channel's templates now
+    SEE_KEYWORDS = "keywords.see"
+    CHANGE_KEYWORDS = "keywords.change"  # the organization's own keywords
+    SEE_ORGANIZATION = "organization.see"
+    SETUP = "setup.change"  # channels, members and roles, the organization's settings
     SEE_MEMBERS = "members.see"
     SEE_REPORTS = "reports.see"  # aggregates only
 
@@ -51,6 +55,10 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SIMULATE: MANAGERS,
     Action.SEE_CHANNELS: MANAGERS,
     Action.SEE_TEMPLATES: STAFF_ROLES,
+    Action.SYNC_TEMPLATES: MANAGERS,
+    Action.SEE_KEYWORDS: STAFF_ROLES,
+    Action.CHANGE_KEYWORDS: MANAGERS,
+    Action.SEE_ORGANIZATION: STAFF_ROLES,
     Action.SETUP: ADMINS,
     Action.SEE_MEMBERS: MANAGERS,
     Action.SEE_REPORTS: REPORT_READERS,

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from campaigns.models import BlackoutWindow, Campaign
 from campaigns.services.campaigns import PRESETS, campaign_create, campaign_share, campaign_update
+from outreach.access import Action
 from outreach.api.serializers import LocalDateTimeField, LocalTimeField, StrictInputSerializer
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
@@ -105,6 +106,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organiza
     serializer_class = CampaignSerializer
     search_fields = ["name"]
     filterset_fields = ["country"]
+    read_action = Action.SEE_CAMPAIGNS
+    write_action = Action.COMPOSE  # create, edit, share with funders
 
     @extend_schema(request=CampaignInputSerializer, responses={201: CampaignSerializer})
     def create(self, request: Request) -> Response:

@@ -28,13 +28,12 @@ from campaigns.selectors.reports import (
     campaign_report,
     reportable_campaigns,
 )
+from outreach.access import Action
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import Role
-from outreach.models.organizations import STAFF_ROLES
 
-REPORT_READERS = STAFF_ROLES | {Role.FUNDER}
 REPORT_PARAMETERS = [
     ORGANIZATION_PARAMETER,
     OpenApiParameter("by", str, enum=sorted(DIMENSIONS), description="One breakdown."),
@@ -79,8 +78,8 @@ class CampaignReportViewSet(
 
     queryset = Campaign.objects.select_related("organization")
     serializer_class = CampaignReportSerializer
-    read_roles = REPORT_READERS
-    write_roles: frozenset[str] = frozenset()
+    read_action = Action.SEE_REPORTS
+    write_action = None
     search_fields = ["name"]
 
     def get_queryset(self) -> Any:

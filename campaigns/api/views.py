@@ -22,12 +22,9 @@ from campaigns.services.segments import (
     segment_filters_clean,
     segment_update,
 )
+from outreach.access import Action
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
-from outreach.models import Role
-from outreach.models.organizations import STAFF_ROLES
-
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 @extend_schema(parameters=[ORGANIZATION_PARAMETER])
@@ -41,9 +38,9 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
     search_fields = ["name"]
     ordering_fields = ["name", "created_at", "updated_at"]
     ordering = ["name"]
-    read_roles = STAFF_ROLES
-    write_roles = MANAGERS
-    roles_by_action = {"preview": STAFF_ROLES}  # a POST that changes nothing
+    read_action = Action.SEE_AUDIENCE
+    write_action = Action.CHANGE_AUDIENCE
+    actions_by_action = {"preview": Action.SEE_AUDIENCE}  # a POST that changes nothing
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def list(self, request: Request) -> Response:

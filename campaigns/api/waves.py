@@ -31,16 +31,12 @@ from campaigns.selectors.waves import (
 )
 from campaigns.services import waves as services
 from campaigns.services.test_sends import wave_test_send
+from outreach.access import Action
 from outreach.api.serializers import LocalDateTimeField, StrictInputSerializer
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.errors import InvalidInput
-from outreach.models import Channel, MessageTemplate, Role, TemplateStatus
-from outreach.models.organizations import STAFF_ROLES
-
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
-REVIEWERS = frozenset({Role.ADMIN, Role.REVIEWER})
-ADMINS = frozenset({Role.ADMIN})
+from outreach.models import Channel, MessageTemplate, TemplateStatus
 
 
 class PollOptionInputSerializer(StrictInputSerializer):
@@ -393,14 +389,18 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
     filterset_fields = ["campaign", "status", "priority"]
     search_fields = ["name"]
     ordering_fields = ["created_at", "scheduled_for"]
-    read_roles = STAFF_ROLES
-    write_roles = MANAGERS
-    roles_by_action = {
-        "approve": REVIEWERS,
-        "request_changes": REVIEWERS,
-        "comment": STAFF_ROLES,
-        "approve_blackout": ADMINS,
-        "preview": STAFF_ROLES,
+    read_action = Action.SEE_CAMPAIGNS
+    write_action = Action.COMPOSE  # create, edit, submit, test-send
+    actions_by_action = {
+        "approve": Action.REVIEW,
+        "request_changes": Action.REVIEW,
+        "comment": Action.COMMENT,
+        "approve_blackout": Action.APPROVE_BLACKOUT,
+        "preview": Action.SEE_CAMPAIGNS,
+        "schedule": Action.RUN_WAVES,
+        "pause": Action.RUN_WAVES,
+        "resume": Action.RUN_WAVES,
+        "cancel": Action.RUN_WAVES,
     }
 
     @extend_schema(request=WaveInputSerializer, responses={201: WaveSerializer})

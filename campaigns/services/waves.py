@@ -31,6 +31,7 @@ from campaigns.models import (
 from campaigns.selectors.waves import longest_region_name
 from campaigns.services.fanout import FANOUT_GRACE, fallbacks_redo
 from campaigns.services.page_posts import page_post_plan
+from outreach.access import Action, may
 from outreach.channel_kinds import Scheme
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import (
@@ -39,7 +40,6 @@ from outreach.models import (
     MessageTemplate,
     OutboundMessage,
     OutboundStatus,
-    Role,
     User,
 )
 from outreach.selectors.organizations import role_in
@@ -71,7 +71,6 @@ SCHEME_NAMES = {
     Scheme.MESSENGER: "Messenger",
 }
 MAX_SEGMENTS = 10  # Twilio refuses bodies over 1,600 characters: 10 concatenated segments
-REVIEWERS = {Role.REVIEWER, Role.ADMIN}
 # Claimed by a dispatcher, not yet handed to the provider: a pause takes it back too.
 CLAIMED_NOT_IN_FLIGHT = NOT_HANDED_OVER & Q(status=OutboundStatus.SENDING)
 
@@ -111,7 +110,7 @@ def wave_approve(*, wave: Wave, by: User) -> Wave:
     wave = _expect(wave, {WaveStatus.IN_REVIEW})
     if wave.created_by_id == by.pk:
         raise NotAllowed("You wrote this wave: another member must approve it.")
-    if role_in(by, wave.organization_id) not in REVIEWERS:
+    if not may(role_in(by, wave.organization_id), Action.REVIEW):
         raise NotAllowed("Only a reviewer or an admin approves waves.")
     wave.approved_by, wave.approved_at = by, timezone.now()
     wave.save(update_fields=["approved_by", "approved_at", "updated_at"])
@@ -137,7 +136,7 @@ def wave_comment(*, wave: Wave, by: User, body: str) -> WaveComment:
 def wave_approve_blackout(*, wave: Wave, by: User, reason: str) -> Wave:
     """An admin's recorded approval for an urgent wave to go out inside a blackout window."""
     wave = _locked(wave)
-    if role_in(by, wave.organization_id) != Role.ADMIN:
+    if not may(role_in(by, wave.organization_id), Action.APPROVE_BLACKOUT):
         raise NotAllowed("Only an admin approves sending inside a blackout window.")
     if wave.priority != WavePriority.URGENT:
         raise InvalidInput(

@@ -11,19 +11,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from outreach.access import Action
 from outreach.api.serializers import StrictInputSerializer
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.channel_kinds import TWILIO_KINDS, Scheme
 from outreach.errors import InvalidInput
-from outreach.models import Channel, ChannelKind, Region, Role
+from outreach.models import Channel, ChannelKind, Region
 from outreach.presets.kenya import REGION_PRESETS
 from outreach.selectors.inbound import inbound_replies
 from outreach.services.channels import channel_create, channel_update, regions_load_preset
 from outreach.services.inbound import inbound_receive
 from outreach.validators import validate_country_code
-
-ADMINS = frozenset({Role.ADMIN})
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -193,9 +191,9 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
 
     queryset = Channel.objects.all()
     serializer_class = ChannelSerializer
-    read_roles = MANAGERS
-    write_roles = ADMINS
-    roles_by_action = {"simulate_inbound": MANAGERS}
+    read_action = Action.SEE_CHANNELS
+    write_action = Action.SETUP
+    actions_by_action = {"simulate_inbound": Action.SIMULATE}
     filterset_fields = ["kind", "is_active"]
     search_fields = ["name"]
 
@@ -287,6 +285,8 @@ class RegionViewSet(
     filterset_fields = ["kind", "parent"]
     search_fields = ["name"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    read_action = Action.SEE_AUDIENCE
+    write_action = Action.CHANGE_AUDIENCE
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "organization": self.organization}

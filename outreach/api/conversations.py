@@ -6,10 +6,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
+from outreach.access import Action
 from outreach.api.organization_context import current_organization
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.models import InboundIntent, InboundMessage
-from outreach.models.organizations import STAFF_ROLES
 from outreach.selectors.inbound import subscriber_conversation
 
 
@@ -51,7 +51,8 @@ class SubscriberConversationView(generics.ListAPIView):
 
     serializer_class = InboundMessageSerializer
     filter_backends: list = []
-    read_roles = STAFF_ROLES
+    read_action = Action.SEE_INBOX
+    write_action = None
 
     def get_queryset(self) -> QuerySet[InboundMessage]:
         return subscriber_conversation(

@@ -2,6 +2,7 @@
 
 from rest_framework import mixins, serializers
 
+from outreach.access import Action
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.keywords import Intent, Keyword, KeywordSet
 from outreach.models import Keyword as KeywordRow
@@ -53,6 +54,8 @@ class KeywordViewSet(
 
     queryset = KeywordRow.objects.all()
     serializer_class = KeywordSerializer
+    read_action = Action.SEE_KEYWORDS
+    write_action = Action.CHANGE_KEYWORDS
     filterset_fields = ["intent", "language"]
     search_fields = ["word"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outreach.access import Action
 from outreach.api.organization_context import current_organization
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.errors import InvalidInput
 from outreach.models import ConsentSource
-from outreach.models.organizations import STAFF_ROLES
 from outreach.selectors.safeguarding import SERIES_STEPS, safeguarding_figures
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -81,8 +81,8 @@ class SafeguardingSerializer(serializers.Serializer):
 class SafeguardingView(APIView):
     """Safeguarding figures: under-age sign-ups refused, erasures, opt-outs by source."""
 
-    read_roles = STAFF_ROLES
-    write_roles: frozenset[str] = frozenset()
+    read_action = Action.SEE_AUDIENCE  # counts of the audience only
+    write_action = None
 
     @extend_schema(parameters=SAFEGUARDING_PARAMETERS, responses=SafeguardingSerializer)
     def get(self, request: Request) -> Response:

@@ -7,11 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outreach.access import Action
 from outreach.api.errors import error_body
 from outreach.api.organization_context import current_organization
 from outreach.api.serializers import StrictInputSerializer
 from outreach.errors import InvalidInput
-from outreach.models import Channel, Role
+from outreach.models import Channel
 from outreach.services.subscriber_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -65,7 +66,8 @@ class SubscriberImportView(APIView):
     """
 
     parser_classes = [MultiPartParser, FormParser]
-    write_roles = frozenset({Role.ADMIN, Role.MANAGER})
+    read_action = Action.SEE_AUDIENCE
+    write_action = Action.CHANGE_AUDIENCE
 
     @extend_schema(
         request={"multipart/form-data": ImportInputSerializer},

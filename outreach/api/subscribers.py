@@ -20,6 +20,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from outreach.access import Action, may
 from outreach.api.serializers import StrictInputSerializer
 from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.errors import InvalidInput
@@ -31,14 +32,11 @@ from outreach.models import (
     ConsentStatus,
     Gender,
     Region,
-    Role,
     Subscriber,
 )
 from outreach.privacy import mask_phone_number
 from outreach.services.consent import consent_record
 from outreach.services.subscribers import subscriber_erase, subscriber_update
-
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 class ConsentEventSerializer(serializers.ModelSerializer):
@@ -194,15 +192,16 @@ class SubscriberViewSet(
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["created_at", "joined_at", "last_inbound_at"]
     ordering = ["-created_at"]
-    write_roles = MANAGERS
-    roles_by_action = {"consent": MANAGERS, "destroy": MANAGERS, "lookup": MANAGERS}
+    read_action = Action.SEE_AUDIENCE
+    write_action = Action.CHANGE_AUDIENCE
+    actions_by_action = {"consent": Action.CHANGE_AUDIENCE, "lookup": Action.SEE_FULL_NUMBERS}
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return SubscriberDetailSerializer if self.action == "retrieve" else SubscriberSerializer
 
     def get_serializer_context(self) -> dict:
         full = (
-            self.request.membership.role in MANAGERS
+            may(self.request.membership.role, Action.SEE_FULL_NUMBERS)
             if hasattr(self.request, "membership")
             else False
         )

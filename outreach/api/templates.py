@@ -11,16 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outreach.access import Action
 from outreach.api.organization_context import current_organization
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.channels.base import TransportError
 from outreach.errors import InvalidInput, NotFound
-from outreach.models import Channel, MessageTemplate, Role, TemplateStatus
-from outreach.models.organizations import STAFF_ROLES
+from outreach.models import Channel, MessageTemplate, TemplateStatus
 from outreach.privacy import mask_numbers_in_provider_text
 from outreach.services.templates import templates_sync
-
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 class MessageTemplateSerializer(serializers.ModelSerializer):
@@ -58,7 +56,8 @@ class ChannelTemplatesView(generics.ListAPIView):
 
     serializer_class = MessageTemplateSerializer
     filter_backends: list = []
-    read_roles = STAFF_ROLES
+    read_action = Action.SEE_TEMPLATES
+    write_action = None
 
     def get_queryset(self) -> QuerySet[MessageTemplate]:
         channel = _channel(self.request, self.kwargs["pk"])
@@ -69,7 +68,8 @@ class ChannelTemplatesView(generics.ListAPIView):
 class ChannelTemplatesSyncView(APIView):
     """Ask the provider for the channel's templates now (also done every 15 minutes)."""
 
-    write_roles = MANAGERS
+    read_action = Action.SEE_TEMPLATES
+    write_action = Action.SYNC_TEMPLATES
 
     @extend_schema(request=None, responses=TemplateCountsSerializer)
     def post(self, request: Request, pk: int) -> Response:

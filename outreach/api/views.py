@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outreach.access import Action
 from outreach.api import serializers
 from outreach.api.organization_context import ORGANIZATION_HEADER, current_organization
 from outreach.api.viewsets import OrganizationScopedViewSet
@@ -20,7 +21,6 @@ from outreach.services.organizations import (
     organization_update,
 )
 
-ADMINS = frozenset({Role.ADMIN})
 ORGANIZATION_PARAMETER = OpenApiParameter(
     ORGANIZATION_HEADER,
     type=str,
@@ -51,7 +51,8 @@ class MeView(APIView):
 class OrganizationView(APIView):
     """The organization the request acts in. Admins change its settings."""
 
-    write_roles = ADMINS
+    read_action = Action.SEE_ORGANIZATION
+    write_action = Action.SETUP
 
     @extend_schema(responses=serializers.OrganizationSerializer)
     def get(self, request: Request) -> Response:
@@ -93,8 +94,8 @@ class MemberViewSet(
     search_fields = ["user__username", "user__email", "user__first_name", "user__last_name"]
     ordering_fields = ["user__username", "role", "created_at"]
     ordering = ["user__username"]
-    read_roles = frozenset({Role.ADMIN, Role.MANAGER})
-    write_roles = ADMINS
+    read_action = Action.SEE_MEMBERS
+    write_action = Action.SETUP
 
     @extend_schema(
         request=serializers.MemberCreateSerializer, responses={201: serializers.NewMemberSerializer}
