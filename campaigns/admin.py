@@ -1,4 +1,4 @@
-"""Segments in the console, scoped to the member's organizations like every other model."""
+"""Campaigns, waves and segments in the Django admin, for superusers (members have the console)."""
 
 from typing import Any
 
@@ -18,9 +18,7 @@ from campaigns.models import (
 )
 from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.services.segments import FILTER_FIELDS, segment_filters_clean
-from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.errors import InvalidInput
-from outreach.models import Channel, Region
 
 
 class SegmentForm(forms.ModelForm):
@@ -55,7 +53,7 @@ class SegmentForm(forms.ModelForm):
 
 
 @admin.register(Segment)
-class SegmentAdmin(OrganizationScopedAdmin):
+class SegmentAdmin(admin.ModelAdmin):
     form = SegmentForm
     list_display = ["name", "organization", "created_at"]
     list_filter = ["organization"]
@@ -63,15 +61,6 @@ class SegmentAdmin(OrganizationScopedAdmin):
     filter_horizontal = ["regions", "channels"]
     list_select_related = ["organization"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
-
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        # Offer only the regions and channels of the member's own organizations.
-        if db_field.related_model in (Region, Channel) and not request.user.is_superuser:
-            organization_ids = self._organization_ids_with_role(request, self.change_roles)
-            kwargs["queryset"] = db_field.related_model.objects.filter(
-                organization_id__in=organization_ids
-            )
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Segment, form: Any, change: bool) -> None:
         if not change:
@@ -85,7 +74,7 @@ class BlackoutWindowInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(OrganizationScopedAdmin):
+class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "organization", "country", "election_date", "timezone"]
     list_filter = ["country", "organization"]
     search_fields = ["name"]
@@ -115,7 +104,7 @@ class WaveCommentInline(admin.TabularInline):
 
 
 @admin.register(Wave)
-class WaveAdmin(OrganizationScopedAdmin):
+class WaveAdmin(admin.ModelAdmin):
     """Read the state here; status changes go through the API (two-person rule, transitions)."""
 
     list_display = ["name", "campaign", "status", "priority", "scheduled_for", "created_by"]

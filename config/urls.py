@@ -11,9 +11,10 @@ handler403 = "outreach.api.errors.permission_denied"
 handler404 = "outreach.api.errors.page_not_found"
 handler500 = "outreach.api.errors.server_error"
 
-admin.site.site_header = "Amani console"
-admin.site.site_title = "Amani"
-admin.site.index_title = "Organizations, audiences and campaigns"
+# The Django admin is for superusers only (outreach/admin.py); members have the console.
+admin.site.site_header = "Amani admin"
+admin.site.site_title = "Amani admin"
+admin.site.index_title = "Every organization's data, for superusers"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),

@@ -1,15 +1,23 @@
+"""The Django admin: for superusers only, who see every organization's rows.
+
+Members (admins, managers, reviewers, funders) work in the console at /console/, where
+outreach.access decides who may do what; the admin lets no one else in, even with is_staff.
+"""
+
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
 
-from outreach.admin_scoping import OrganizationScopedAdmin
 from outreach.models import (
     AnonymousTally,
     Channel,
@@ -32,10 +40,33 @@ from outreach.selectors.organizations import is_last_admin
 from outreach.services.subscribers import EDITABLE_FIELDS, subscriber_update
 
 
+def superusers_only(request: HttpRequest) -> bool:
+    """The admin site's door: active superusers; members have the console."""
+    return request.user.is_active and request.user.is_superuser
+
+
+class SuperuserSignInForm(AdminAuthenticationForm):
+    """The admin's sign-in refuses a member's password and points them to the console."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "not_superuser": _(
+            "The admin is for superusers. Members sign in to the console at /console/."
+        ),
+    }
+
+    def confirm_login_allowed(self, user: User) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)  # active; is_staff is not enough
+        if not user.is_superuser:
+            raise ValidationError(self.error_messages["not_superuser"], code="not_superuser")
+
+
+admin.site.has_permission = superusers_only  # type: ignore[method-assign]
+admin.site.login_form = SuperuserSignInForm
+
+
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin):
-    organization_field = "pk"
-    change_roles = frozenset({Role.ADMIN})
+class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "country", "timezone", "default_language", "member_count"]
     list_filter = ["country", "default_language"]
     search_fields = ["name", "slug"]
@@ -44,12 +75,6 @@ class OrganizationAdmin(OrganizationScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return request.user.is_superuser  # new organizations come from `create_org`
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
     @admin.display(ordering="member_count", description="members")
     def member_count(self, organization: Organization) -> int:
@@ -69,11 +94,10 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrganizationScopedAdmin):
-    """Org admins change roles here; new members are added through the API or `create_org`."""
+class MembershipAdmin(admin.ModelAdmin):
+    """A member's role; members are better added through the API or `create_org` (a token)."""
 
     form = MembershipForm
-    change_roles = frozenset({Role.ADMIN})
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
@@ -83,9 +107,6 @@ class MembershipAdmin(OrganizationScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fixed = ["user", "organization"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and (obj.user_id == request.user.pk or is_last_admin(obj)):
@@ -112,9 +133,8 @@ class ChannelPriceInline(admin.TabularInline):
 
 
 @admin.register(Channel)
-class ChannelAdmin(OrganizationScopedAdmin):
+class ChannelAdmin(admin.ModelAdmin):
     inlines = [ChannelPriceInline]
-    change_roles = frozenset({Role.ADMIN})
     list_display = ["name", "organization", "kind", "country", "from_number", "is_active"]
     list_filter = ["kind", "is_active", "country", "organization"]
     search_fields = ["name", "from_number", "account_sid"]
@@ -123,14 +143,14 @@ class ChannelAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(OrganizationScopedAdmin):
+class RegionAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "parent", "organization"]
     list_filter = ["kind", "organization"]
     search_fields = ["name"]
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(OrganizationScopedAdmin):
+class SubscriberAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "masked_address",
@@ -142,7 +162,7 @@ class SubscriberAdmin(OrganizationScopedAdmin):
     ]
     list_filter = ["consent_status", "language", "age_band", "gender", "channel", "organization"]
     # No search by number: the admin's search is a GET (`?q=`), and every proxy logs URLs.
-    # Admins and managers find a person with the posted form of `lookup_view` instead.
+    # A person is found with the posted form of `lookup_view` instead.
     change_list_template = "admin/outreach/subscriber/change_list.html"
     list_select_related = ["region"]
     # Staff edit the profile only (the fields subscriber_update takes); everything else is
@@ -183,7 +203,7 @@ class SubscriberAdmin(OrganizationScopedAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
-            raise PermissionDenied  # reviewers see masked numbers; a lookup would unmask them
+            raise PermissionDenied  # a lookup unmasks: only those who may change subscribers
         digits = "".join(ch for ch in request.POST.get("number", "") if ch.isdigit()).lstrip("0")
         found = list(
             self.get_queryset(request).filter(address__endswith=digits).values_list("pk", flat=True)
@@ -209,7 +229,7 @@ class SubscriberAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(OrganizationScopedAdmin):
+class ConsentEventAdmin(admin.ModelAdmin):
     """The ledger is append-only: readable here, never changed or deleted."""
 
     list_display = ["occurred_at", "kind", "source", "subscriber", "channel", "keyword_as_texted"]
@@ -226,7 +246,7 @@ class ConsentEventAdmin(OrganizationScopedAdmin):
         return False
 
 
-class _ReadOnlyMessageAdmin(OrganizationScopedAdmin):
+class _ReadOnlyMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
 
@@ -259,21 +279,21 @@ class OutboundMessageAdmin(_ReadOnlyMessageAdmin):
 
 
 @admin.register(Keyword)
-class KeywordAdmin(OrganizationScopedAdmin):
+class KeywordAdmin(admin.ModelAdmin):
     list_display = ["word", "intent", "language", "organization"]
     list_filter = ["intent", "language", "organization"]
     search_fields = ["word"]
 
 
 @admin.register(SystemReply)
-class SystemReplyAdmin(OrganizationScopedAdmin):
+class SystemReplyAdmin(admin.ModelAdmin):
     list_display = ["key", "language", "organization"]
     list_filter = ["key", "language", "organization"]
     search_fields = ["text"]
 
 
 @admin.register(AnonymousTally)
-class AnonymousTallyAdmin(OrganizationScopedAdmin):
+class AnonymousTallyAdmin(admin.ModelAdmin):
     list_display = ["day", "metric", "count", "organization"]
     list_filter = ["metric", "organization"]
 

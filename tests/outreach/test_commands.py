@@ -64,3 +64,5 @@ def test_seed_demo_creates_one_member_per_role_and_can_run_twice():
         assert username in first
         assert username in second
     assert first != second  # fresh passwords on each run
+    assert "Console:   http://127.0.0.1:8000/console/  (every login below, the funder" in first
+    assert "Admin:     http://127.0.0.1:8000/admin/  (superusers only" in first

@@ -68,7 +68,8 @@ class Command(BaseCommand):
         base_url = options["base_url"]
         self.stdout.write(f"\nDemo organization '{organization.name}' is ready.")
         self.stdout.write(f"  API docs:  {base_url}/api/docs/  (Authorize: 'Token <key>')")
-        self.stdout.write(f"  Console:   {base_url}/admin/  (the funder has no console login)")
+        self.stdout.write(f"  Console:   {base_url}/console/  (every login below, the funder too)")
+        self.stdout.write(f"  Admin:     {base_url}/admin/  (superusers only: createsuperuser)")
         self.stdout.write(f"  Health:    {base_url}/healthz and {base_url}/readyz")
         self.stdout.write("  Try a subscriber (the answer holds the replies; this log too):")
         for (name, _kind, sender), channel in zip(DEMO_CHANNELS, channels, strict=True):
