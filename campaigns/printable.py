@@ -49,12 +49,15 @@ WITHHELD = "\N{EN DASH}"  # the figure exists but is not published
 LEGEND = f"{WITHHELD} marks a figure withheld to protect privacy."
 DELIVERED = colors.HexColor("#2e7d32")
 FAILED = colors.HexColor("#c62828")
+REPLIES = colors.HexColor("#1565c0")
+OPT_OUTS = colors.HexColor("#ef6c00")
 CHART_WIDTH = 480
 PAGE_POSTS_NOTE = (
     "Page posts: the Page's public counts as Facebook reports them (nobody is named in "
     f"them), not perturbed; {WITHHELD} where they could not be read."
 )
 DAILY_CAPTION = "Delivered and failed messages per day (campaign time); withheld figures left out."
+ENGAGEMENT_CAPTION = "Replies and opt-outs per day (campaign time); withheld figures left out."
 
 FONT, BOLD, FONT_SIZE = "Helvetica", "Helvetica-Bold", 8
 MARGIN = 18 * mm
@@ -387,12 +390,16 @@ class Charts:
 
     daily: Drawing | None
     breakdown: Drawing | None
+    engagement: Drawing | None = None  # replies and opt-outs per day
 
 
 def build_charts(report: Report) -> Charts:
+    """The report's charts, drawn once: the PDF draws them, the pages inline them as SVG."""
+    series = report.get("series") or []
     return Charts(
-        daily=_daily_chart(report.get("series") or []),
+        daily=_daily_chart(series),
         breakdown=_breakdown_chart(report.get("breakdown")),
+        engagement=_engagement_chart(series),
     )
 
 
@@ -427,28 +434,39 @@ def _value_axis_from_zero(
 
 
 def _daily_chart(series: list[dict[str, Any]]) -> Drawing | None:
+    return _day_bars(series, [("delivered", DELIVERED, "Delivered"), ("failed", FAILED, "Failed")])
+
+
+def _engagement_chart(series: list[dict[str, Any]]) -> Drawing | None:
+    return _day_bars(series, [("replies", REPLIES, "Replies"), ("opt_outs", OPT_OUTS, "Opt-outs")])
+
+
+def _day_bars(
+    series: list[dict[str, Any]], figures: list[tuple[str, colors.Color, str]]
+) -> Drawing | None:
+    """Bars per day, one per figure (name, colour, legend), withheld figures left out."""
     if not series:
         return None
-    delivered = [_shown(day, "delivered") for day in series]
-    failed = [_shown(day, "failed") for day in series]
+    data = [[_shown(day, name) for day in series] for name, _, _ in figures]
     step = max(1, len(series) // 10)  # label about ten days, so the axis stays readable
     drawing = Drawing(CHART_WIDTH, 200)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 40, 45, CHART_WIDTH - 60, 125
-    chart.data = [delivered, failed]
-    chart.bars[0].fillColor, chart.bars[1].fillColor = DELIVERED, FAILED
+    chart.data = data
+    for index, (_, colour, _) in enumerate(figures):
+        chart.bars[index].fillColor = colour
     chart.bars.strokeColor = None
     chart.categoryAxis.categoryNames = [
         _short_day(day.get("key")) if i % step == 0 else "" for i, day in enumerate(series)
     ]
     chart.categoryAxis.labels.angle = 45
     chart.categoryAxis.labels.boxAnchor = "ne"
-    _value_axis_from_zero(chart, [v for v in delivered + failed if v is not None])
+    _value_axis_from_zero(chart, [v for values in data for v in values if v is not None])
     legend = Legend()
     legend.x, legend.y = 40, 192
     legend.columnMaximum, legend.fontName, legend.fontSize = 1, FONT, 8
     legend.alignment, legend.dx, legend.dy, legend.deltax = "right", 8, 8, 70
-    legend.colorNamePairs = [(DELIVERED, "Delivered"), (FAILED, "Failed")]
+    legend.colorNamePairs = [(colour, label) for _, colour, label in figures]
     drawing.add(chart)
     drawing.add(legend)
     return drawing
@@ -505,6 +523,16 @@ def report_story(report: Report) -> list[Flowable]:
         )
     story += _section("Delivery errors", ctx["errors"])
     story += _charted("Day by day", charts.daily, DAILY_CAPTION, ctx["series"])
+    if charts.engagement is not None:
+        story += [
+            KeepTogether(
+                [
+                    _p("Replies and opt-outs", HEADING),
+                    charts.engagement,
+                    _p(ENGAGEMENT_CAPTION, SMALL),
+                ]
+            )
+        ]
     story += _section("Waves", ctx["waves"])
     for poll in ctx["polls"]:
         story += _section(f"Poll: {poll['wave']}", poll["grid"])
