@@ -3,19 +3,21 @@
 What a manager watches while a wave goes out: per channel, how many messages are queued,
 with a provider, sent, delivered, failed, and held — by the sending window (quiet hours or
 a blackout: they go at the next opening) or because the wave is paused. Counts of messages,
-never who they went to.
+never who they went to. Below them, what the home page lists as going on now: campaigns in
+progress and waves under way.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 
-from campaigns.models import Wave
+from campaigns.models import Campaign, Wave, WaveStatus
 from campaigns.selectors.recipients import wave_channels
 from campaigns.selectors.send_gate import wave_window_hold
-from outreach.models import OutboundMessage, OutboundStatus
+from outreach.models import Organization, OutboundMessage, OutboundStatus
 from outreach.send_gates import Hold
 
 
@@ -153,4 +155,48 @@ def _hold(wave: Wave, window: Hold | None) -> WindowHold | None:
         until_utc=window.until,
         until_local=window.until.astimezone(ZoneInfo(zone)) if window.until else None,
         timezone=zone,
+    )
+
+
+# --- what is going on now (the console's home page) ---------------------------------------
+
+# A wave that has started and not finished: it is sending, or paused on its way.
+UNDER_WAY = (WaveStatus.SENDING, WaveStatus.PAUSED)
+FINISHED = (WaveStatus.SENT, WaveStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class WaveUnderWay:
+    wave: Wave
+    progress: WaveProgress
+
+
+def campaigns_in_progress(organization: Organization, *, today: date) -> QuerySet[Campaign]:
+    """The organization's campaigns with a wave still to finish, or polling day still ahead;
+    each with `waves_open` (its waves neither sent nor cancelled), soonest election first."""
+    return (
+        Campaign.objects.filter(organization=organization)
+        .annotate(waves_open=Count("waves", filter=~Q(waves__status__in=FINISHED)))
+        .filter(Q(waves_open__gt=0) | Q(election_date__gte=today))
+        .order_by(F("election_date").asc(nulls_last=True), "name")
+    )
+
+
+def waves_under_way(
+    organization: Organization, *, now: datetime, limit: int = 10
+) -> list[WaveUnderWay]:
+    """The organization's waves sending now (or paused on their way), each with its progress."""
+    waves = (
+        Wave.objects.filter(organization=organization, status__in=UNDER_WAY)
+        .select_related("campaign")
+        .order_by("scheduled_for", "pk")[:limit]
+    )
+    return [WaveUnderWay(wave=wave, progress=wave_progress(wave, now=now)) for wave in waves]
+
+
+def wave_names(organization: Organization, wave_ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of the organization's waves among `wave_ids`."""
+    ids = {pk for pk in wave_ids if pk}
+    return dict(
+        Wave.objects.filter(organization=organization, pk__in=ids).values_list("pk", "name")
     )
