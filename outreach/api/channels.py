@@ -14,13 +14,14 @@ from rest_framework.response import Response
 from outreach.access import Action
 from outreach.api.serializers import StrictInputSerializer
 from outreach.api.viewsets import OrganizationScopedViewSet
-from outreach.channel_kinds import TWILIO_KINDS, Scheme
+from outreach.channel_kinds import TWILIO_KINDS
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Region
 from outreach.presets.kenya import REGION_PRESETS
 from outreach.selectors.inbound import inbound_replies
 from outreach.services.channels import channel_create, channel_update, regions_load_preset
 from outreach.services.inbound import inbound_receive
+from outreach.simulation import simulated_sender
 from outreach.validators import validate_country_code
 
 
@@ -225,7 +226,7 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
             raise InvalidInput("Only console channels take simulated messages.", field="channel")
         payload = SimulatedInboundSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        sender = _simulated_sender(channel, payload.validated_data["sender"])
+        sender = simulated_sender(channel, payload.validated_data["sender"])
         inbound, _ = inbound_receive(
             channel=channel,
             provider_message_id=f"console-{uuid.uuid4().hex}",
@@ -308,18 +309,6 @@ class RegionViewSet(
             organization=self.organization, preset=payload.validated_data["preset"]
         )
         return Response({"added": added}, status=status.HTTP_201_CREATED)
-
-
-def _simulated_sender(channel: Channel, sender: str) -> str:
-    """The address a console channel's simulated person writes from: a phone number on the
-    phone schemes (SMS, WhatsApp), a chat or page-scoped id (digits) on the others."""
-    from outreach.addresses import normalize_phone_number
-
-    if channel.scheme in Scheme.PHONE:
-        return normalize_phone_number(sender, region=channel.country, field="sender")
-    if not sender.strip().isdigit():
-        raise InvalidInput("A chat id: digits only.", field="sender")
-    return sender.strip()
 
 
 def _webhook_url(name: str, channel: Channel) -> str | None:
