@@ -116,7 +116,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active"]
+    list_display = ["username", "email", "first_name", "last_name", "is_superuser", "is_active"]
     list_filter = ["is_staff", "is_superuser", "is_active", "memberships__role"]
 
 
