@@ -34,12 +34,16 @@ class ApproveForm(forms.Form):
 
 class RequestChangesForm(forms.Form):
     comment = forms.CharField(
-        label=gettext_lazy("What needs to change"), max_length=2000, widget=forms.Textarea
+        label=gettext_lazy("What needs to change"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label=gettext_lazy("Comment"), max_length=2000, widget=forms.Textarea)
+    body = forms.CharField(
+        label=gettext_lazy("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class BlackoutForm(forms.Form):
