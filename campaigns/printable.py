@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_noop
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -203,23 +204,34 @@ def fmt(name: str, value: Any) -> str:
     return str(value)
 
 
-def privacy_note(report: Report) -> str:
-    """One line on how the figures are protected: from the report's privacy object, or k."""
+STAFF_COPY_NOTE = gettext_noop(
+    "Staff copy: small cells are shown, not withheld. Do not share it with funders."
+)
+PERTURBED_NOTE = gettext_noop(
+    "To protect privacy, figures are perturbed slightly (by at most %(max_perturbation)s), "
+    "so rows may not add up exactly to the totals, and figures describing fewer than %(k)s "
+    "people are withheld."
+)
+WITHHELD_NOTE = gettext_noop(
+    "To protect privacy, figures describing fewer than %(k)s people are withheld, and so are "
+    "some others, so that a withheld figure cannot be worked out from the totals."
+)
+
+
+def privacy_note(report: Report, *, translated: bool = False) -> str:
+    """One line on how the figures are protected: from the report's privacy object, or k.
+
+    In English as printed; `translated=True` gives it in the active language (the console).
+    """
+    say = gettext if translated else str
     if report.get("suppressed") is False:
-        return "Staff copy: small cells are shown, not withheld. Do not share it with funders."
+        return say(STAFF_COPY_NOTE)
     privacy = report.get("privacy") or {}
     k = privacy.get("k") or report.get("k")
     if privacy.get("max_perturbation") is not None:
-        return (
-            f"To protect privacy, figures are perturbed slightly (by at most "
-            f"{privacy['max_perturbation']}), so rows may not add up exactly to the totals, "
-            f"and figures describing fewer than {k} people are withheld."
-        )
+        return say(PERTURBED_NOTE) % {"max_perturbation": privacy["max_perturbation"], "k": k}
     if k:
-        return (
-            f"To protect privacy, figures describing fewer than {k} people are withheld, and "
-            "so are some others, so that a withheld figure cannot be worked out from the totals."
-        )
+        return say(WITHHELD_NOTE) % {"k": k}
     return ""
 
 

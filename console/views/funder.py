@@ -229,7 +229,7 @@ def report_page(report: Report) -> dict[str, Any]:
         ],
         "cost": _money(totals.get("cost"), totals.get("currency")),
         "cost_per_delivered": _money(totals.get("cost_per_delivered"), totals.get("currency")),
-        "privacy_note": privacy_note(report),
+        "privacy_note": privacy_note(report, translated=True),
         "daily_chart": to_svg(
             charts.daily, "daily", gettext("Delivered and failed messages per day")
         ),
