@@ -215,8 +215,11 @@ def test_one_wave_and_a_period_give_the_apis_figures_for_them(reported, funder, 
     query = {"wave": wave.pk, "from": "2027-08-07", "to": "2027-08-09", "by": "gender"}
     api = funder_api.get(f"{API_REPORTS}{reported.pk}/", query).json()
 
-    shown = figures_on(funder.get(page_url(reported, **query)).content.decode())
+    html = funder.get(page_url(reported, **query)).content.decode()
 
+    shown = figures_on(html)
+    assert "7 August 2027 – 9 August 2027" in html
+    assert f"<dd>{wave.name}</dd>" in html
     assert api["totals"]["delivered"]
     for name, value in shown["totals"].items():
         if name in api["totals"] and name != "cost":
