@@ -59,6 +59,7 @@ class PretendSenderForm(forms.Form):
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["channel"].queryset = console_channels(organization)
+        self.fields["channel"].label_from_instance = lambda channel: channel.name
 
 
 class TextForm(forms.Form):
