@@ -108,8 +108,8 @@ def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
         "page": report_page(report),
         "download_query": query.query_string(),
     }
-    if request.htmx and request.htmx.target == "breakdown":
-        return render(request, "console/funder/_breakdown.html", context)
+    if request.htmx and request.htmx.target == "breakdown-figures":
+        return render(request, "console/funder/_breakdown_swap.html", context)
     return render(request, "console/funder/campaign.html", context)
 
 

@@ -187,18 +187,20 @@ def test_choosing_a_breakdown_redraws_only_the_breakdown(reported, funder):
     report = campaign_report(ReportScope(campaign=reported, dimension="language"))
 
     response = funder.get(
-        page_url(reported, by="language"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="breakdown"
+        page_url(reported, by="language"),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="breakdown-figures",
     )
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html
-    assert html.startswith('<section class="card" id="breakdown"')
-    assert "By Language" in html
+    assert html.startswith('<div id="breakdown-figures">')
+    assert 'id="breakdown-by"' not in html  # the select stays, and keeps the focus
+    assert '<h2 id="breakdown-heading" hx-swap-oob="true">By Language</h2>' in html
     assert {row["key"] for row in report["breakdown"]["rows"]} == {"en", "sw"}
     for row in report["breakdown"]["rows"]:
         assert f'<th scope="row">{row["key"]}</th>' in html
-    assert "Region" in html  # still offered in the select
     assert 'id="downloads" hx-swap-oob="true"' in html
     assert "pdf/?by=language" in html
 
@@ -218,7 +220,7 @@ def test_one_wave_and_a_period_give_the_apis_figures_for_them(reported, funder, 
     html = funder.get(page_url(reported, **query)).content.decode()
 
     shown = figures_on(html)
-    assert "7 August 2027 – 9 August 2027" in html
+    assert "7 August 2027 \N{EN DASH} 9 August 2027" in html
     assert f"<dd>{wave.name}</dd>" in html
     assert api["totals"]["delivered"]
     for name, value in shown["totals"].items():
