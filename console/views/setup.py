@@ -97,6 +97,8 @@ class ChannelForm(forms.Form):
                 )
             if name in required:
                 self.fields[name].widget.attrs["aria-required"] = "true"
+        provider = list(SETTINGS_OF_KIND.get(kind, ()))
+        self.order_fields(["name", "country", *provider, "messages_per_second", "is_active"])
 
     def changes(self) -> dict[str, Any]:
         """What to hand the service: blank secrets and a blank rate are left as they are."""

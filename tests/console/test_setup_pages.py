@@ -5,6 +5,7 @@ import re
 import pytest
 
 from outreach.models import Channel, Keyword, Membership, Region, Role
+from outreach.services.channels import channel_create
 from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.django_db
@@ -100,8 +101,21 @@ def test_the_webhook_urls_shown_are_the_ones_the_api_returns(
 
     page = admin.get(f"/console/setup/channels/{twilio_channel.pk}/").content.decode()
 
-    assert f'<code data-url="inbound">{api.json()["inbound_url"]}</code>' in page
-    assert f'<code data-url="status">{api.json()["status_url"]}</code>' in page
+    assert f'data-url="inbound">{api.json()["inbound_url"]}</code>' in page
+    assert f'data-url="status">{api.json()["status_url"]}</code>' in page
+
+
+def test_a_telegram_bots_one_webhook_url_is_the_apis(organization, admin, member_client):
+    bot = channel_create(
+        organization=organization, name="Bot", kind="telegram", country="KE", access_token="1:x"
+    )
+    api = member_client(organization, Role.ADMIN).get(f"/api/v1/channels/{bot.pk}/").json()
+
+    page = admin.get(f"/console/setup/channels/{bot.pk}/").content.decode()
+
+    assert api["webhook_url"]
+    assert f'data-url="webhook">{api["webhook_url"]}</code>' in page
+    assert "1:x" not in page
 
 
 def test_another_organizations_channel_is_not_found(admin, other_organization):
