@@ -29,6 +29,8 @@ from tests.support.people import make_subscriber
 
 NUMBER = "+254711000987"
 SECRETS = [
+    "Peace Youth Kenya",  # organization A's name and slug
+    "peace-youth-kenya",
     "A secret campaign",
     "A secret wave",
     "A secret segment",
@@ -83,6 +85,9 @@ LISTS = [
     "console:audience",
     "console:inbox",
     "console:setup",
+    "console:setup-members",
+    "console:setup-keywords",
+    "console:setup-regions",
     "console:simulator",
     "console:funder-home",
 ]
