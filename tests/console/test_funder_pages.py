@@ -333,3 +333,16 @@ def pdf_text(pdf: bytes) -> str:
         for raw in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", stream, re.DOTALL):
             text.append(re.sub(rb"\\(.)", rb"\1", raw).decode("cp1252"))
     return "\n".join(text)
+
+
+def test_the_report_page_is_drawn_in_kiswahili_once_chosen(reported, funder):
+    chosen = funder.post(reverse("set_language"), {"language": "sw", "next": "/console/"})
+    assert chosen.status_code == 302
+
+    response = funder.get(page_url(reported))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="sw">' in html
+    assert "Ruka hadi maudhui" in html  # skip to content
+    assert html.count("<svg") == 3
