@@ -202,3 +202,35 @@ def test_a_manager_adds_a_region_and_loads_the_counties(organization, console_as
 
 def test_a_reviewer_sees_no_channels(organization, console_as):
     assert console_as(organization, Role.REVIEWER).get("/console/setup/").status_code == 403
+
+
+def test_a_manager_sees_the_members_but_cannot_add_one(organization, console_as):
+    manager = console_as(organization, Role.MANAGER)
+
+    page = manager.get("/console/setup/members/").content.decode()
+    response = manager.post("/console/setup/members/", {"username": "kamau", "role": "admin"})
+
+    assert "pyk-admin" in page
+    assert "Add a member" not in page
+    assert response.status_code == 403
+    assert not Membership.objects.filter(user__username="kamau").exists()
+
+
+def test_a_reviewer_reads_the_keywords_but_cannot_add_one(organization, console_as):
+    reviewer = console_as(organization, Role.REVIEWER)
+
+    assert reviewer.get("/console/setup/keywords/").status_code == 200
+    response = reviewer.post("/console/setup/keywords/", {"word": "UMOJA", "intent": "join"})
+
+    assert response.status_code == 403
+    assert not Keyword.objects.exists()
+
+
+def test_another_organizations_member_is_not_found(admin, other_organization):
+    theirs = Membership.objects.get(organization=other_organization)
+
+    response = admin.post(f"/console/setup/members/{theirs.pk}/role/", {"role": "funder"})
+
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.role == Role.ADMIN
