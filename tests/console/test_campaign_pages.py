@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the campaign fixtures are imported by name
 """Campaign pages: the list, a campaign's settings in both clocks and its waves on a
 timeline from election day, and creating and editing campaigns through the services."""
 
@@ -37,7 +38,7 @@ def new_campaign_form(**changes):
     return {**form, **changes}
 
 
-def test_the_list_shows_campaigns_with_their_election_day_and_waves(campaign, manager):  # noqa: F811
+def test_the_list_shows_campaigns_with_their_election_day_and_waves(campaign, manager):
     wave_services.wave_create(
         campaign=campaign, created_by=manager.membership.user, name="First", variants=[]
     )
@@ -50,7 +51,7 @@ def test_the_list_shows_campaigns_with_their_election_day_and_waves(campaign, ma
     assert "New campaign" in page
 
 
-def test_a_reviewer_sees_the_list_without_new_campaign(campaign, organization, console_as):  # noqa: F811
+def test_a_reviewer_sees_the_list_without_new_campaign(campaign, organization, console_as):
     page = console_as(organization, Role.REVIEWER).get("/console/campaigns/").content.decode()
 
     assert "Amani 2027" in page
@@ -96,7 +97,7 @@ def test_a_language_the_organization_lacks_is_refused_next_to_languages(manager,
     assert not Campaign.objects.filter(organization=organization).exists()
 
 
-def test_a_manager_edits_a_campaign_and_its_relative_waves_follow(campaign, manager):  # noqa: F811
+def test_a_manager_edits_a_campaign_and_its_relative_waves_follow(campaign, manager):
     wave = wave_services.wave_create(
         campaign=campaign,
         created_by=manager.membership.user,
@@ -115,7 +116,7 @@ def test_a_manager_edits_a_campaign_and_its_relative_waves_follow(campaign, mana
     assert wave.requested_at == dt.datetime(2027, 8, 10, 7, 0, tzinfo=dt.UTC)
 
 
-def test_the_campaign_page_shows_its_waves_from_election_day(campaign, manager):  # noqa: F811
+def test_the_campaign_page_shows_its_waves_from_election_day(campaign, manager):
     for name, relative in [("After", "E+1d 09:00"), ("Before", "E-7d 10:00")]:
         wave_services.wave_create(
             campaign=campaign,
@@ -139,7 +140,7 @@ def test_a_reviewer_cannot_create_a_campaign(organization, console_as):
     assert not Campaign.objects.filter(organization=organization).exists()
 
 
-def test_another_organizations_campaign_is_not_found(campaign, other_organization, console_as):  # noqa: F811
+def test_another_organizations_campaign_is_not_found(campaign, other_organization, console_as):
     stranger = console_as(other_organization, Role.MANAGER)
 
     assert stranger.get(f"/console/campaigns/{campaign.pk}/").status_code == 404
