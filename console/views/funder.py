@@ -96,14 +96,12 @@ def index(request: HttpRequest) -> HttpResponse:
 @member_view(Action.SEE_REPORTS)
 def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One campaign's report: figures, charts, breakdown, polls, the privacy note, downloads."""
-    campaign = get_object_or_404(_campaigns(request), pk=pk)
-    query = ReportQueryForm(_with_default_dimension(request.GET), campaign=campaign)
-    if not query.is_valid():
-        context = {"campaign": campaign, "query": query, "page": None}
-        return render(request, "console/funder/campaign.html", context, status=400)
+    query = _asked(request, pk, _with_default_dimension(request.GET))
+    if isinstance(query, HttpResponse):
+        return query
     report = campaign_report(query.scope(), suppress=True)
     context = {
-        "campaign": campaign,
+        "campaign": query.campaign,
         "query": query,
         "page": report_page(report),
         "download_query": query.query_string(),
@@ -272,13 +270,24 @@ def _with_default_dimension(data: Any) -> Any:
     return data
 
 
-def _download(request: HttpRequest, pk: int) -> Report | HttpResponse:
-    """The report for a download's query; a bad query shows the page with its errors (400)."""
+def _asked(request: HttpRequest, pk: int, data: Any) -> "ReportQueryForm | HttpResponse":
+    """The valid query of one of the member's campaigns; else the page with its errors (400).
+
+    Another organization's campaign, or one not shared with this funder, is not found.
+    """
     campaign = get_object_or_404(_campaigns(request), pk=pk)
-    query = ReportQueryForm(request.GET, campaign=campaign)
-    if not query.is_valid():
-        context = {"campaign": campaign, "query": query, "page": None}
-        return render(request, "console/funder/campaign.html", context, status=400)
+    query = ReportQueryForm(data, campaign=campaign)
+    if query.is_valid():
+        return query
+    context = {"campaign": campaign, "query": query, "page": None}
+    return render(request, "console/funder/campaign.html", context, status=400)
+
+
+def _download(request: HttpRequest, pk: int) -> Report | HttpResponse:
+    """The report for a download's query (no breakdown unless `by` asks, as in the API)."""
+    query = _asked(request, pk, request.GET)
+    if isinstance(query, HttpResponse):
+        return query
     return campaign_report(query.scope(), suppress=True)
 
 
