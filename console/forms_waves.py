@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.composition import LANGUAGE_NAMES_EN
-from campaigns.models import Campaign, Poll, Wave
+from campaigns.models import Campaign, Poll, Wave, WavePriority
 from outreach.errors import AmaniError
 from outreach.models import Channel, Organization
 
@@ -204,6 +204,9 @@ class WaveForm(forms.Form):
     page_channel = forms.TypedChoiceField(
         label=_("Post on a Facebook Page"), required=False, coerce=int, empty_value=None
     )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=WavePriority.choices, initial=WavePriority.NORMAL
+    )
     option_rows = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     def __init__(
@@ -283,6 +286,7 @@ class WaveForm(forms.Form):
             "segment": data["segment"],
             "channels": self._ordered_channels(),
             "page_channel": data["page_channel"],
+            "priority": data["priority"],
         }
         variants = []
         for language in self.languages:
@@ -350,6 +354,7 @@ def wave_initial(wave: Wave) -> tuple[dict[str, Any], int]:
         "segment": wave.segment_id,
         "channels": order,
         "page_channel": wave.page_channel_id,
+        "priority": wave.priority,
     }
     for rank, pk in enumerate(order, start=1):
         initial[f"rank_{pk}"] = rank

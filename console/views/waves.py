@@ -177,6 +177,7 @@ def _render(
             "wave": wave,
             "columns": columns,
             "more_options": form.poll_rows < MAX_POLL_ROWS,
+            "sensitive_terms": services.sensitive_terms_in(wave) if wave else [],
         },
         status=status,
     )

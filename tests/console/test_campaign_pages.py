@@ -73,6 +73,7 @@ def test_the_campaign_page_shows_times_in_local_time_and_utc(manager, organizati
 
     page = manager.get(f"/console/campaigns/{created.pk}/").content.decode()
 
+    assert "starts 2027-08-10 00:00 Africa/Nairobi = 2027-08-09 21:00 UTC" in page
     assert f"08:00{DASH}18:00 Africa/Nairobi" in page
     assert f"05:00{DASH}15:00 UTC" in page
     assert f"2027-08-09 06:00 {DASH} 2027-08-10 18:00 Africa/Nairobi" in page

@@ -39,6 +39,7 @@ def wave_form(segment, channel, **changes):
         "option_1_name_en": "Talk to a mentor",
         "option_1_name_sw": "Ongea na mshauri",
         "option_1_labels": "",
+        "priority": "normal",
         "action": "save",
     }
     return {**form, **changes}
@@ -81,6 +82,7 @@ def test_the_saved_wave_opens_again_in_the_composer_with_its_texts_and_poll(
     assert "Amani inaanza na wewe.</textarea>" in page
     assert 'value="Ongea na mshauri"' in page
     assert 'data-testid="segments-sw"' in page
+    assert "Write {{ and }} for a literal brace." in page
 
 
 def test_saving_and_submitting_puts_the_wave_in_review(
@@ -110,6 +112,22 @@ def test_editing_a_saved_wave_changes_its_text(campaign, audience, console_chann
     )
 
     assert wave.variants.get(language="sw").body == "Amani ni yetu sote."
+
+
+def test_a_saved_text_naming_a_sensitive_term_is_flagged(
+    campaign,
+    audience,
+    console_channel,
+    manager,
+):
+    form = wave_form(audience, console_channel, body_en="Whatever Party X says, vote in peace.")
+    manager.post(f"/console/campaigns/{campaign.pk}/waves/new/", form)
+    wave = Wave.objects.get(campaign=campaign)
+
+    page = manager.get(f"/console/waves/{wave.pk}/compose/").content.decode()
+
+    assert 'data-testid="sensitive-terms"' in page
+    assert "Party X" in page
 
 
 def test_the_stats_fragment_counts_the_opt_out_footer_as_the_api_does(
