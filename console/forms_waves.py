@@ -22,6 +22,7 @@ T = TypeVar("T")
 BLANK_BLACKOUT_ROWS = 1
 FIRST_POLL_ROWS = 2
 MAX_POLL_ROWS = 9
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what a datetime-local input shows and sends
 
 
 def renamed(call: Callable[[], T], names: dict[str, str]) -> Callable[[], T]:
@@ -53,14 +54,16 @@ class CampaignForm(forms.Form):
     election_date = forms.DateField(
         label=_("Election day (local date)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     timezone = forms.CharField(label=_("Time zone (IANA, e.g. Africa/Nairobi)"), max_length=64)
     quiet_end = forms.TimeField(
-        label=_("Sending starts (local)"), widget=forms.TimeInput(attrs={"type": "time"})
+        label=_("Sending starts (local)"),
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
     )
     quiet_start = forms.TimeField(
-        label=_("Sending stops (local)"), widget=forms.TimeInput(attrs={"type": "time"})
+        label=_("Sending stops (local)"),
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
     )
     default_language = forms.ChoiceField(label=_("Default language"))
     languages = forms.MultipleChoiceField(label=_("Languages"), widget=forms.CheckboxSelectMultiple)
@@ -87,12 +90,12 @@ class CampaignForm(forms.Form):
             self.fields[f"{prefix}.starts_at"] = forms.DateTimeField(
                 label=_("Starts (local)"),
                 required=False,
-                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                widget=forms.DateTimeInput(format=LOCAL_INPUT, attrs={"type": "datetime-local"}),
             )
             self.fields[f"{prefix}.ends_at"] = forms.DateTimeField(
                 label=_("Ends (local)"),
                 required=False,
-                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                widget=forms.DateTimeInput(format=LOCAL_INPUT, attrs={"type": "datetime-local"}),
             )
             self.fields[f"{prefix}.reason"] = forms.CharField(
                 label=_("Reason"), required=False, max_length=200
@@ -190,7 +193,7 @@ class WaveForm(forms.Form):
     send_at = forms.DateTimeField(
         label=_("Send at (campaign-local date and time)"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(format=LOCAL_INPUT, attrs={"type": "datetime-local"}),
     )
     send_at_relative = forms.CharField(
         label=_("Or relative to election day (e.g. E-7d 18:00)"), required=False, max_length=20

@@ -146,3 +146,13 @@ def test_another_organizations_campaign_is_not_found(campaign, other_organizatio
 
     assert stranger.get(f"/console/campaigns/{campaign.pk}/").status_code == 404
     assert stranger.post(f"/console/campaigns/{campaign.pk}/edit/", {}).status_code == 404
+
+
+def test_the_edit_form_shows_the_blackout_in_local_time(manager, organization):
+    manager.post("/console/campaigns/new/", new_campaign_form())
+    created = Campaign.objects.get(organization=organization)
+
+    page = manager.get(f"/console/campaigns/{created.pk}/edit/").content.decode()
+
+    assert 'value="2027-08-09T06:00"' in page
+    assert 'value="08:00"' in page

@@ -3,6 +3,8 @@
 services, the live stats fragment (the API's numbers, opt-out footer counted), errors next
 to their field with nothing saved, preview, test send, and who may compose what."""
 
+from decimal import Decimal
+
 import pytest
 import time_machine
 
@@ -10,7 +12,7 @@ from campaigns.composition import variant_stats
 from campaigns.models import Wave, WaveStatus
 from campaigns.selectors.waves import longest_region_name
 from campaigns.services import waves as wave_services
-from outreach.models import OutboundKind, OutboundMessage, Role
+from outreach.models import ChannelPrice, OutboundKind, OutboundMessage, Role
 from tests.campaigns.conftest import audience, campaign  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +154,33 @@ def test_the_stats_fragment_counts_the_opt_out_footer_as_the_api_does(
     assert f'data-testid="segments-en">{stats.segments}</span>' in page
     assert f'data-testid="characters-en">{stats.characters}</span>' in page
     assert stats.characters == len(LONG_EN) + len(" Reply STOP to opt out.")
+
+
+def test_the_stats_fragment_prices_the_message_with_its_footer_on_the_chosen_sms_channel(
+    campaign,
+    console_channel,
+    manager,
+):
+    ChannelPrice.objects.create(
+        channel=console_channel, country="KE", price_per_segment=Decimal("0.008"), currency="USD"
+    )
+    segments = variant_stats(
+        LONG_EN,
+        declared_language="en",
+        campaign_name=campaign.name,
+        longest_region="",
+        price_per_segment=None,
+        currency=None,
+        with_footer=True,
+    ).segments
+
+    response = manager.post(
+        f"/console/campaigns/{campaign.pk}/waves/check/",
+        {"language": "en", "body_en": LONG_EN, "channels": [str(console_channel.pk)]},
+    )
+
+    expected = (Decimal("0.008") * segments).quantize(Decimal("0.0001"))
+    assert f'data-testid="cost-en">{expected} USD</span>' in response.content.decode()
 
 
 def test_the_stats_fragment_says_ucs2_for_a_text_with_an_emoji(campaign, manager):
