@@ -222,8 +222,10 @@ def test_an_invalid_placeholder_is_shown_in_its_language_column_and_nothing_is_s
 
     response = manager.post(f"/console/campaigns/{campaign.pk}/waves/new/", form)
 
+    page = response.content.decode()
     assert response.status_code == 400
-    assert 'data-field="body_sw"' in response.content.decode()
+    assert 'data-field="body_sw"' in page
+    assert page.count("Unknown placeholder {jina}") == 1
     assert not Wave.objects.filter(campaign=campaign).exists()
 
 
