@@ -345,4 +345,7 @@ def test_the_report_page_is_drawn_in_kiswahili_once_chosen(reported, funder):
     assert response.status_code == 200
     assert '<html lang="sw">' in html
     assert "Ruka hadi maudhui" in html  # skip to content
+    assert "Takwimu kuu" in html  # headline figures
+    assert "Ili kulinda faragha" in html  # the privacy note, in the reader's language
+    assert "To protect privacy" not in html
     assert html.count("<svg") == 3
