@@ -284,7 +284,9 @@ class WaveForm(forms.Form):
         names: dict[str, str] = {"variants": f"body_{self.campaign.default_language}"}
         values: dict[str, Any] = {
             "name": data["name"],
-            "send_at": data["send_at"],
+            # The form reads the input in the server's zone; the typed wall clock is
+            # campaign-local, which the service assumes of a naive time.
+            "send_at": data["send_at"].replace(tzinfo=None) if data["send_at"] else None,
             "send_at_relative": data["send_at_relative"].strip(),
             "segment": data["segment"],
             "channels": self._ordered_channels(),

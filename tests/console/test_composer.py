@@ -4,6 +4,7 @@ services, the live stats fragment (the API's numbers, opt-out footer counted), e
 to their field with nothing saved, preview, test send, and who may compose what."""
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -66,6 +67,18 @@ def test_a_manager_saves_a_two_language_wave_with_a_poll(
     assert wave.send_at_relative == "E-7d 10:00"
     assert [o.names["sw"] for o in options] == ["Ahidi kura ya amani", "Ongea na mshauri"]
     assert options[0].labels == ["pledge", "ahadi"]
+
+
+def test_a_send_time_typed_in_the_composer_is_the_campaigns_local_time(
+    campaign, audience, console_channel, manager
+):
+    form = wave_form(audience, console_channel, send_at_relative="", send_at="2030-03-01T18:00")
+
+    manager.post(f"/console/campaigns/{campaign.pk}/waves/new/", form)
+
+    wave = Wave.objects.get(campaign=campaign)
+    local = wave.send_at_absolute.astimezone(ZoneInfo(campaign.timezone))
+    assert (campaign.timezone, local.hour, local.minute) == ("Africa/Nairobi", 18, 0)
 
 
 def test_the_saved_wave_opens_again_in_the_composer_with_its_texts_and_poll(
