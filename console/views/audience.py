@@ -393,6 +393,9 @@ def subscriber_import(request: HttpRequest) -> HttpResponse:
             ),
         )
         if report is not None:
+            earlier = request.session.get(IMPORT_SESSION_KEY)
+            if earlier:
+                _take(earlier["token"])  # a file checked before and never imported goes
             token = _keep(content)
             request.session[IMPORT_SESSION_KEY] = {"token": token, "channel": channel.pk}
             context = {"report": report.as_dict(), "channel": channel}

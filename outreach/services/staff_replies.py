@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from outreach.errors import InvalidInput
-from outreach.models import ConsentStatus, InboundMessage, OutboundMessage, User
+from outreach.models import ConsentStatus, InboundMessage, OutboundMessage, Subscriber, User
 from outreach.services.outbound import reply_queue
 
 STAFF_REPLY_KEY = "staff_reply"
@@ -15,7 +15,7 @@ def staff_reply_send(*, inbound: InboundMessage, body: str, by: User | None) -> 
     """Queue an ordinary reply to the address that wrote `inbound`, through the channel it
     wrote on; dispatch sends it ahead of bulk waves, inside the channel's window rules.
 
-    Refused (InvalidInput) for an erased or opted-out address, or an empty or long body.
+    Refused (InvalidInput) for an erased, unrouted or opted-out address, or an empty or long body.
     `by` is who answered (kept out of the message: the subscriber reads the organization).
     """
     body = (body or "").strip()
@@ -23,9 +23,14 @@ def staff_reply_send(*, inbound: InboundMessage, body: str, by: User | None) -> 
         raise InvalidInput("Write the reply.", field="body")
     if len(body) > BODY_MAX_LENGTH:
         raise InvalidInput(f"A reply has at most {BODY_MAX_LENGTH} characters.", field="body")
-    subscriber = inbound.subscriber
+    # Read afresh: a STOP may have come since the page was drawn.
+    subscriber = Subscriber.objects.filter(pk=inbound.subscriber_id).first()
     if subscriber is None:
-        raise InvalidInput("The person who wrote this was erased.", field="body")
+        # Routing links the message to its address; erasure unlinks it.
+        raise InvalidInput(
+            "No address to answer: the person was erased, or the message is not routed yet.",
+            field="body",
+        )
     if subscriber.consent_status == ConsentStatus.OPTED_OUT:
         raise InvalidInput("They opted out: no reply goes to them.", field="body")
     return reply_queue(
