@@ -83,6 +83,7 @@ LISTS = [
     "console:campaigns",
     "console:review-queue",
     "console:audience",
+    "console:segments",
     "console:inbox",
     "console:setup",
     "console:setup-members",
@@ -219,6 +220,26 @@ def test_another_organizations_lists_show_none_of_ours(name, world_a, b_members)
             assert response.status_code == 200, (role, url)
         leaked = [secret for secret in SECRETS if secret in body]
         assert not leaked, (role, url, leaked)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("console:campaigns", "A secret campaign"),
+        ("console:review-queue", "A secret wave"),
+        ("console:segments", "A secret segment"),
+        ("console:inbox", "A secret reply"),
+        ("console:setup-regions", "A secret region"),
+        ("console:funder-home", "A secret campaign"),
+    ],
+)
+def test_our_own_lists_do_show_what_the_other_organization_must_not_see(
+    name, secret, world_a, a_admin
+):
+    response = a_admin.get(reverse(name))
+
+    assert response.status_code == 200
+    assert secret in response.content.decode()
 
 
 def test_a_console_page_not_found_is_a_page_for_people(b_members):
