@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO   := DJANGO_DEBUG=true
 
-.PHONY: install run test test-fast bench lint format clean
+.PHONY: install run test test-fast bench screenshots lint format clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ test-fast: install
 
 bench: install
 	$(BIN)/python -m bench
+
+## The README's console screenshots, taken from a demo of their own (needs Debian's Chromium).
+screenshots: install
+	$(BIN)/python docs/screenshots/take.py
 
 lint: install
 	$(BIN)/ruff check .

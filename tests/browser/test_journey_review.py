@@ -90,6 +90,7 @@ def test_a_reviewer_approves_and_the_waves_page_moves_to_sent_without_a_reload(
         wave_id=wave.pk, status=OutboundStatus.DELIVERED
     ).count()
     expect(status).to_have_text("Sent")
+    expect(page.locator("#wave-status")).to_have_text("Sent")  # the wave's card follows too
     expect(page.locator('#wave-progress [data-total="delivered"]')).to_have_text(str(delivered))
     row = page.locator(f'#wave-progress tr[data-channel="{wave.channels.get().pk}"]')
     expect(row.locator('[data-count="delivered"]')).to_have_text(str(delivered))
