@@ -5,21 +5,22 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_noop as _
 
 from console.membership import console_membership
 from outreach.access import Action, allowed_actions
 from outreach.selectors.organizations import memberships_of
 
-# (label, URL name, the action that opens it); labels are translated in the template.
+# (label, URL name, the action that opens it); labels are marked here, translated in the template.
 MENU: list[tuple[str, str, Action]] = [
-    ("Home", "console:home", Action.SEE_CAMPAIGNS),
-    ("Campaigns", "console:campaigns", Action.SEE_CAMPAIGNS),
-    ("Review", "console:review-queue", Action.REVIEW),
-    ("Audience", "console:audience", Action.SEE_AUDIENCE),
-    ("Inbox", "console:inbox", Action.SEE_INBOX),
-    ("Simulator", "console:simulator", Action.SIMULATE),
-    ("Setup", "console:setup", Action.SEE_CHANNELS),
-    ("Reports", "console:funder-home", Action.SEE_REPORTS),
+    (_("Home"), "console:home", Action.SEE_CAMPAIGNS),
+    (_("Campaigns"), "console:campaigns", Action.SEE_CAMPAIGNS),
+    (_("Review"), "console:review-queue", Action.REVIEW),
+    (_("Audience"), "console:audience", Action.SEE_AUDIENCE),
+    (_("Inbox"), "console:inbox", Action.SEE_INBOX),
+    (_("Simulator"), "console:simulator", Action.SIMULATE),
+    (_("Setup"), "console:setup", Action.SEE_CHANNELS),
+    (_("Reports"), "console:funder-home", Action.SEE_REPORTS),
 ]
 
 

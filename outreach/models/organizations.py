@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from outreach.validators import (
     validate_country_code,
@@ -14,10 +15,10 @@ from outreach.validators import (
 class Role(models.TextChoices):
     """What a member may do inside one organization."""
 
-    ADMIN = "admin", "Admin"  # everything, including members and roles
-    MANAGER = "manager", "Manager"  # audiences, campaigns, waves
-    REVIEWER = "reviewer", "Reviewer"  # reads everything, approves waves
-    FUNDER = "funder", "Funder"  # aggregate reports only
+    ADMIN = "admin", _("Admin")  # everything, including members and roles
+    MANAGER = "manager", _("Manager")  # audiences, campaigns, waves
+    REVIEWER = "reviewer", _("Reviewer")  # reads everything, approves waves
+    FUNDER = "funder", _("Funder")  # aggregate reports only
 
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.REVIEWER})
