@@ -98,7 +98,7 @@ def member_add(
         email=email,
         first_name=first_name,
         last_name=last_name,
-        # Staff log in to the Django admin, the managers' console; funders only read reports.
+        # Marks staff roles (funders only read reports); the admin opens to superusers only.
         is_staff=role in STAFF_ROLES,
     )
     if password:
