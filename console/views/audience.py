@@ -7,10 +7,14 @@ never in a URL: the lookup by number is a POST form.
 
 import os
 import tempfile
+import time
 import uuid
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -44,6 +48,8 @@ from outreach.services.subscribers import subscriber_erase
 PER_PAGE = 50
 MAX_FILE_BYTES = 50 * 1024 * 1024  # as the API's import
 IMPORT_SESSION_KEY = "console_import"
+
+KEPT_FOR_SECONDS = 3600  # a checked file waits this long for its import, then goes
 
 
 # Subscribers --------------------------------------------------------------------------
@@ -435,11 +441,22 @@ def subscriber_import_confirm(request: HttpRequest) -> HttpResponse:
 
 
 def _keep(content: bytes) -> str:
+    _sweep_abandoned()
     token = uuid.uuid4().hex
-    with open(_kept_path(token), "wb") as kept:
-        os.chmod(kept.name, 0o600)
+    # Created readable by this user only: the file holds numbers until it is imported.
+    descriptor = os.open(_kept_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as kept:
         kept.write(content)
     return token
+
+
+def _sweep_abandoned() -> None:
+    """Files checked and never imported go within the hour (each holds numbers)."""
+    cutoff = time.time() - KEPT_FOR_SECONDS
+    for kept in Path(_kept_folder()).glob("amani-import-*.csv"):
+        with suppress(OSError):  # another process may have taken it meanwhile
+            if kept.stat().st_mtime < cutoff:
+                kept.unlink()
 
 
 def _take(token: str) -> bytes | None:
@@ -457,7 +474,11 @@ def _take(token: str) -> bytes | None:
 def _kept_path(token: str) -> str:
     if not token.isalnum():
         raise Http404
-    return os.path.join(tempfile.gettempdir(), f"amani-import-{token}.csv")
+    return os.path.join(_kept_folder(), f"amani-import-{token}.csv")
+
+
+def _kept_folder() -> str:
+    return settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir()
 
 
 urlpatterns = [

@@ -1,6 +1,9 @@
 """Audience pages: subscribers with numbers masked by role, a person's page and erasure,
 segments with a live count, and the CSV import's dry run before the real one."""
 
+import os
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -258,3 +261,23 @@ def test_a_funder_gets_403(organization, console_as, name, args, method):
     answer = getattr(client, method)(reverse(name, args=args))
 
     assert answer.status_code == 403
+
+
+def test_a_checked_file_never_imported_is_removed_within_the_hour(
+    organization, console_channel, kisumu, console_as, tmp_path, settings
+):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    client = console_as(organization, Role.MANAGER)
+    upload = SimpleUploadedFile("signups.csv", (HEADER + GOOD_ROWS).encode(), "text/csv")
+    client.post(reverse("console:import"), {"file": upload, "channel": console_channel.pk})
+    (abandoned,) = tmp_path.glob("amani-import-*.csv")
+    assert abandoned.stat().st_mode & 0o777 == 0o600
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+
+    other = console_as(organization, Role.MANAGER)
+    upload = SimpleUploadedFile("more.csv", (HEADER + GOOD_ROWS).encode(), "text/csv")
+    other.post(reverse("console:import"), {"file": upload, "channel": console_channel.pk})
+
+    assert abandoned not in set(tmp_path.glob("amani-import-*.csv"))
+    assert len(list(tmp_path.glob("amani-import-*.csv"))) == 1
