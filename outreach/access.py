@@ -38,6 +38,11 @@ class Action(StrEnum):
     SETUP = "setup.change"  # channels, members and roles, the organization's settings
     SEE_MEMBERS = "members.see"
     SEE_REPORTS = "reports.see"  # aggregates only
+    SEE_LIBRARY = "library.see"  # the networks' shared templates, lexicons, notices
+    SHARE_TEMPLATES = "library.share"  # write and propose templates and lexicon terms
+    REVIEW_LIBRARY = "library.review"  # as the organization's focal point in a network
+    MANAGE_NETWORK = "network.manage"  # create, invite, join, leave, name the focal point
+    EXCHANGE_BUNDLES = "network.bundles"  # export and import signed bundles
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -62,6 +67,11 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SETUP: ADMINS,
     Action.SEE_MEMBERS: MANAGERS,
     Action.SEE_REPORTS: REPORT_READERS,
+    Action.SEE_LIBRARY: STAFF_ROLES,
+    Action.SHARE_TEMPLATES: MANAGERS,
+    Action.REVIEW_LIBRARY: STAFF_ROLES,
+    Action.MANAGE_NETWORK: ADMINS,
+    Action.EXCHANGE_BUNDLES: ADMINS,
 }
 
 
