@@ -97,6 +97,15 @@ def wave_update(*, wave: Wave, by: User, **changes: Any) -> Wave:
 
 
 @transaction.atomic
+def wave_hold(*, wave: Wave, note: str) -> Wave:
+    """Send an unsent wave back to draft for a reason not its own (its library text withdrawn)."""
+    wave = _locked(wave)
+    if wave.status in BACK_TO_DRAFT:
+        _move(wave, WaveStatus.DRAFT, None, note)
+    return wave
+
+
+@transaction.atomic
 def wave_submit(*, wave: Wave, by: User) -> Wave:
     """Ask for review: the wave must be complete and due in the future."""
     wave = _expect(wave, {WaveStatus.DRAFT})
@@ -508,6 +517,9 @@ def _set_variants(wave: Wave, variants: list[dict[str, Any]]) -> None:
         if "template_variables" in variant:
             defaults["template_variables"] = list(variant["template_variables"] or [])
         Variant.objects.update_or_create(wave=wave, language=variant["language"], defaults=defaults)
+    from campaigns.services.library import adoption_follow_edit
+
+    adoption_follow_edit(wave)
 
 
 def _check_template(
