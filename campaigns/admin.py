@@ -10,7 +10,13 @@ from django.utils import timezone
 from campaigns.models import (
     BlackoutWindow,
     Campaign,
+    LexiconTerm,
+    LibraryReview,
+    Network,
+    NetworkMember,
     Segment,
+    TemplateTranslation,
+    TemplateVersion,
     Variant,
     Wave,
     WaveComment,
@@ -136,3 +142,57 @@ class WaveAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # an edit must send the wave back to review: the API does that
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The library's records are written by its services (review rule, hashes): read here only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TranslationInline(admin.TabularInline):
+    model = TemplateTranslation
+    extra = 0
+    can_delete = False
+    readonly_fields = ["language", "body"]
+
+
+class ReviewInline(admin.TabularInline):
+    model = LibraryReview
+    fk_name = "version"
+    extra = 0
+    can_delete = False
+    fields = ["country", "organization_name", "reviewer_name", "decision", "reason", "at"]
+    readonly_fields = fields
+
+
+@admin.register(Network)
+class NetworkAdmin(ReadOnlyAdmin):
+    list_display = ["name", "min_cell_size", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(NetworkMember)
+class NetworkMemberAdmin(ReadOnlyAdmin):
+    list_display = ["network", "organization", "status", "focal_point", "joined_at"]
+    list_filter = ["status"]
+    search_fields = ["organization__name", "network__name"]
+
+
+@admin.register(TemplateVersion)
+class TemplateVersionAdmin(ReadOnlyAdmin):
+    list_display = ["template", "number", "state", "countries", "content_hash"]
+    list_filter = ["state"]
+    search_fields = ["template__name", "content_hash"]
+    inlines = [TranslationInline, ReviewInline]
+
+
+@admin.register(LexiconTerm)
+class LexiconTermAdmin(ReadOnlyAdmin):
+    list_display = ["term", "country", "language", "state", "network"]
+    list_filter = ["state", "country", "language"]
+    search_fields = ["term"]

@@ -31,6 +31,10 @@ def test_every_model_has_an_admin_with_columns_filters_and_search(admin_client):
         "admin:outreach_serviceheartbeat_changelist",
         "admin:campaigns_segment_changelist",
         "admin:campaigns_wave_changelist",
+        "admin:campaigns_network_changelist",
+        "admin:campaigns_networkmember_changelist",
+        "admin:campaigns_templateversion_changelist",
+        "admin:campaigns_lexiconterm_changelist",
     ]:
         assert admin_client.get(reverse(url), {"q": "x"}).status_code == 200
 
@@ -169,3 +173,13 @@ def test_a_superuser_finds_a_subscriber_by_number_with_a_posted_form(admin_clien
     assert found["Location"] == reverse("admin:outreach_subscriber_change", args=[two_people[0].pk])
     listing = admin_client.get(reverse("admin:outreach_subscriber_changelist")).content.decode()
     assert f'action="{reverse("admin:outreach_subscriber_lookup")}" method="post"' in listing
+
+
+def test_the_admin_shows_a_library_version_with_its_review_log_but_never_edits_it(admin_client):
+    from tests.support.network import approved_version, make_network_world
+
+    version = approved_version(make_network_world())
+    page = admin_client.get(reverse("admin:campaigns_templateversion_change", args=[version.pk]))
+    assert page.status_code == 200
+    assert "Sauti ya Amani" in page.content.decode()
+    assert b'name="_save"' not in page.content
