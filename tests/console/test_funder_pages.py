@@ -13,33 +13,62 @@ import zlib
 import pytest
 from django.urls import reverse
 
+from campaigns.models import Campaign
 from campaigns.printable import build_charts, fmt, privacy_note, to_svg
 from campaigns.selectors.reports import ReportScope, campaign_report
 from campaigns.services.campaigns import campaign_create, campaign_share
-from outreach.models import Role
+from outreach.models import Organization, Role
+from outreach.services.organizations import member_add, organization_create
 from tests.campaigns.conftest import ELECTION_DAY
 from tests.campaigns.report_seed import WAVES, seed_reported_campaign
+from tests.support.module_rows import rows_for_module
 
 API_REPORTS = "/api/v1/reports/campaigns/"
 COUNTIES = {"Nairobi": 14, "Mombasa": 11, "Kisumu": 4}  # Kisumu is below k = 10
 
 
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> tuple[int, int]:
+    """A campaign with two waves sent, answered and rolled up, seeded once for the module.
+
+    Its organization and campaign ids; every test reads them afresh (`organization`,
+    `reported`), and what a test changes is rolled back after it (tests/support/module_rows.py).
+    """
+
+    def seed() -> tuple[int, int]:
+        organization = organization_create(
+            name="Peace Youth Kenya", admin_username="pyk-admin", languages=["en", "sw"]
+        ).membership.organization
+        author, reviewer = (
+            member_add(
+                organization=organization, username=f"funder-pages-{role}", role=role
+            ).membership.user
+            for role in (Role.MANAGER, Role.REVIEWER)
+        )
+        campaign = campaign_create(
+            organization=organization,
+            created_by=None,
+            preset="KE",
+            name="Amani 2027",
+            election_date=ELECTION_DAY,
+        )
+        seed_reported_campaign(
+            campaign=campaign, author=author, reviewer=reviewer, plans=WAVES[:2], counties=COUNTIES
+        )
+        return organization.pk, campaign.pk
+
+    yield from rows_for_module(django_db_blocker, seed)
+
+
 @pytest.fixture
-def reported(organization, make_member):
+def organization(db, seeded) -> Organization:
+    return Organization.objects.get(pk=seeded[0])
+
+
+@pytest.fixture
+def reported(db, seeded) -> Campaign:
     """A campaign with two waves sent, answered and rolled up."""
-    author = make_member(organization, Role.MANAGER).user
-    reviewer = make_member(organization, Role.REVIEWER).user
-    campaign = campaign_create(
-        organization=organization,
-        created_by=None,
-        preset="KE",
-        name="Amani 2027",
-        election_date=ELECTION_DAY,
-    )
-    seed_reported_campaign(
-        campaign=campaign, author=author, reviewer=reviewer, plans=WAVES[:2], counties=COUNTIES
-    )
-    return campaign
+    return Campaign.objects.get(pk=seeded[1])
 
 
 @pytest.fixture
