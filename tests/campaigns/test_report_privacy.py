@@ -1,21 +1,65 @@
 """What a funder sees describes at least k people, and asking differently reveals no more."""
 
+import copy
 import csv
 import datetime as dt
 import io
 
 import pytest
+from django.test import TestCase
 
 from campaigns import cell_key
 from campaigns.models import Variant, Wave, WaveStatus
 from campaigns.selectors.reports import ReportScope, campaign_report
+from campaigns.services.campaigns import campaign_create
 from campaigns.services.fanout import fanout_wave
 from campaigns.services.rollups import wave_rollup
 from campaigns.services.segments import segment_create
-from outreach.models import ConsentStatus, Region
+from outreach.models import ChannelKind, ConsentStatus, Region
+from outreach.services.channels import channel_create
+from outreach.services.organizations import organization_create
+from tests.campaigns.conftest import ELECTION_DAY
+from tests.campaigns.report_world import World, build_world
+from tests.support.module_rows import rows_for_module
 from tests.support.people import make_subscriber
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def seeded_world(django_db_setup, django_db_blocker) -> World:
+    """The world a funder attacks (tests.campaigns.report_world), seeded once for the module
+    in an organization of its own; what a test changes is rolled back after it."""
+
+    def seed() -> World:
+        organization = organization_create(
+            name="Amani World", admin_username="world-admin", languages=["en", "sw"]
+        ).membership.organization
+        channel = channel_create(
+            organization=organization, name="Console", kind=ChannelKind.CONSOLE, country="KE"
+        )
+        campaign = campaign_create(
+            organization=organization,
+            created_by=None,
+            preset="KE",
+            name="Amani 2027",
+            election_date=ELECTION_DAY,
+            sensitive_terms=["Party X", "Candidate Y"],
+        )
+        return build_world(
+            organization=organization,
+            channel=channel,
+            campaign=campaign,
+            capture=TestCase.captureOnCommitCallbacks,
+        )
+
+    yield from rows_for_module(django_db_blocker, seed)
+
+
+@pytest.fixture
+def world(db, seeded_world) -> World:
+    """A copy of the seeded world for one test (its rows are the module's)."""
+    return copy.deepcopy(seeded_world)
 
 
 def report(world_or_campaign, *, suppress: bool = True, **scope: object) -> dict:
