@@ -7,11 +7,13 @@ schema declares for its status, error bodies included. Every request is rolled b
 each one meets the same world; the draws are fixed (derandomized, one seed) and bounded.
 """
 
+import copy
 import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import schemathesis
@@ -33,6 +35,7 @@ from outreach.models import ChannelKind, Region, Role, Subscriber
 from outreach.services.channels import channel_create, regions_load_preset
 from outreach.services.organizations import member_add, organization_create
 from outreach.services.subscriber_import import subscribers_import
+from tests.support.module_rows import rows_for_module
 
 EXAMPLES_PER_OPERATION = 20
 ROLES = ("admin", "manager", "funder", "anonymous")
@@ -74,8 +77,18 @@ class World:
         return self.ids.get(resource, [])
 
 
+@pytest.fixture(scope="module")
+def seeded_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """The world, seeded once for the module (tests/support/module_rows.py)."""
+    yield from rows_for_module(django_db_blocker, _seed_world)
+
+
 @pytest.fixture
-def world(db: None) -> World:
+def world(db: None, seeded_world: World) -> World:
+    return copy.deepcopy(seeded_world)
+
+
+def _seed_world() -> World:
     admin = organization_create(
         name="Contract Youth", admin_username="contract-admin", languages=["en", "sw"]
     )
