@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from celery.utils.nodenames import host_format
 from django.conf import settings
 from django.db import connection
 
@@ -59,7 +60,9 @@ def start_worker(
     """Starts `celery worker` processes against the test database; stops them all at the end.
 
     `start()` runs one task at a time (`--pool solo`); `start(pool="prefork", concurrency=2)`
-    runs two worker processes under one parent, as production does. Each worker leads a
+    runs two worker processes under one parent, as production does. It returns once the
+    worker answers a ping; `start(wait=False)` at once, so that several boot side by side
+    (then `wait_until_answering(*workers)`). Each worker leads a
     process group of its own, so `kill_worker` can SIGKILL it with all its pool processes.
     """
     env = process_env
@@ -67,7 +70,7 @@ def start_worker(
     workers: list[tuple[subprocess.Popen, IO[str]]] = []
     numbers = itertools.count()
 
-    def start(pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+    def start(pool: str = "solo", concurrency: int = 1, *, wait: bool = True) -> subprocess.Popen:
         # A file, not a pipe: a chatty worker must never block on a full pipe.
         log = (tmp_path / f"worker-{len(workers)}.log").open("w+")
         name = f"integration-{os.getpid()}-{next(numbers)}"
@@ -99,8 +102,10 @@ def start_worker(
             start_new_session=True,
         )
         worker.hostname = name  # type: ignore[attr-defined]
+        worker.log = log  # type: ignore[attr-defined]
         workers.append((worker, log))
-        _wait_until_it_answers(worker, log, name)
+        if wait:
+            _wait_until_it_answers(worker, log, name)
         return worker
 
     eager = celery_app.conf.task_always_eager
@@ -181,6 +186,12 @@ def kill_worker(worker: subprocess.Popen) -> None:
     worker.wait(timeout=10)
 
 
+def wait_until_answering(*workers: subprocess.Popen) -> None:
+    """Wait until every worker started with `start(wait=False)` answers a ping."""
+    for worker in workers:
+        _wait_until_it_answers(worker, worker.log, worker.hostname)  # type: ignore[attr-defined]
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -193,13 +204,21 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
 def _wait_until_it_answers(
     worker: subprocess.Popen, log: IO[str], name: str, timeout: float = 60
 ) -> None:
+    # Asked by its name (as the worker expands --hostname), the ping returns on its reply
+    # instead of waiting out the timeout for every worker's.
+    nodename = host_format(f"{name}@%h")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"The Celery worker exited early:\n{_tail(log)}")
         try:  # a connection of its own: the broker may have restarted under the pool's
             with celery_app.connection_for_write() as connection:
-                replies = celery_app.control.ping(timeout=0.5, connection=connection) or []
+                replies = (
+                    celery_app.control.ping(
+                        destination=[nodename], timeout=0.5, connection=connection
+                    )
+                    or []
+                )
         except (OSError, *celery_app.connection_for_write().connection_errors):
             time.sleep(0.2)
             continue

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import Client
 
 from outreach.models import OutboundMessage, OutboundStatus
+from tests.integration.conftest import wait_until_answering
 from tests.integration.delivery import (
     DispatcherWatch,
     due_waves,
@@ -51,7 +52,8 @@ def worker_env(twilio_api_for_workers):
 
 @pytest.fixture
 def two_prefork_workers(start_worker, start_beat):
-    workers = [start_worker(pool="prefork", concurrency=2) for _ in range(2)]
+    workers = [start_worker(pool="prefork", concurrency=2, wait=False) for _ in range(2)]
+    wait_until_answering(*workers)  # booted side by side
     start_beat()
     return workers
 

@@ -144,6 +144,12 @@ def _no_live_leases() -> bool:
     return not OutboundMessage.objects.filter(status="sending", provider_message_id="").exists()
 
 
+# Asked before the wave starts as well as in restart_redis: skipped only mid-wave, the test
+# spent ten seconds sending and its worker ten more finishing the batch it held.
+@pytest.mark.skipif(
+    os.environ.get("AMANI_TESTS_MAY_RESTART_REDIS") != "1",
+    reason="restarts the suite's Redis: set AMANI_TESTS_MAY_RESTART_REDIS=1 to allow",
+)
 def test_a_redis_restart_mid_wave_loses_nothing_and_doubles_nothing(
     start_worker, due_wave, twilio_api_for_workers
 ):
