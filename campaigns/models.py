@@ -523,6 +523,7 @@ from campaigns.models_network import (  # noqa: E402 — the network's library, 
     TermState,
     VersionState,
 )
+from campaigns.models_bundles import TrustedServer  # noqa: E402 — servers whose bundles we take
 
 __all__ = [
     "CHECKLIST",
@@ -553,6 +554,7 @@ __all__ = [
     "TemplateVersion",
     "TermState",
     "TrackedLink",
+    "TrustedServer",
     "Variant",
     "VersionState",
     "Wave",

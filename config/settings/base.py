@@ -134,6 +134,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # key when unset. See outreach/encryption.py.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
+# Signed bundles between Amani servers (campaigns/bundles.py): this server's name and its Ed25519
+# key (base64 of a 32-byte seed); derived from the secret key when unset.
+AMANI_SERVER_NAME = env.str("AMANI_SERVER_NAME", default="") or PUBLIC_BASE_URL.split("://")[-1]
+AMANI_BUNDLE_SIGNING_KEY = env.str("AMANI_BUNDLE_SIGNING_KEY", default="")
+
 # --- Twilio -------------------------------------------------------------------
 # Points the official SDK at a Twilio-compatible endpoint (a compatible provider, or tests).
 TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
