@@ -502,6 +502,7 @@ class WaveErrorRollup(models.Model):
         return f"Wave {self.wave_id}: {self.messages} {self.status} ({self.error_code or 'none'})"
 
 
+from campaigns.models_bundles import TrustedServer  # noqa: E402 — servers whose bundles we take
 from campaigns.models_network import (  # noqa: E402 — the network's library, in its own module
     CHECKLIST,
     Adoption,
@@ -523,7 +524,6 @@ from campaigns.models_network import (  # noqa: E402 — the network's library, 
     TermState,
     VersionState,
 )
-from campaigns.models_bundles import TrustedServer  # noqa: E402 — servers whose bundles we take
 
 __all__ = [
     "CHECKLIST",
