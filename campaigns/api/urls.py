@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import campaigns, reports, views, waves
+from campaigns.api import bundles, campaigns, reports, views, waves
 
 router = SimpleRouter()
 router.register("segments", views.SegmentViewSet, basename="segment")
@@ -8,4 +9,7 @@ router.register("campaigns", campaigns.CampaignViewSet, basename="campaign")
 router.register("waves", waves.WaveViewSet, basename="wave")
 router.register("reports/campaigns", reports.CampaignReportViewSet, basename="campaign-report")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    path("networks/<int:pk>/bundle/", bundles.NetworkBundleView.as_view(), name="network-bundle"),
+]
