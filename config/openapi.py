@@ -40,6 +40,11 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
         "(two people), schedule, pause, resume, cancel.",
         ("campaigns", "waves"),
     ),
+    "Networks and library": (
+        "Networks of organizations that share vetted templates and lexicons, and the signed "
+        "bundles that carry them between servers.",
+        ("networks", "library"),
+    ),
     "Reports": (
         "Aggregate figures only: campaign reports (funders see shared campaigns, small cells "
         "suppressed) and staff's safeguarding counts.",
