@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.composition import LANGUAGE_NAMES_EN
-from campaigns.models import Campaign, Poll, Wave, WavePriority
+from campaigns.models import Campaign, Poll, TemplateVersion, Wave, WavePriority
 from outreach.errors import AmaniError
 from outreach.models import Channel, Organization
 
@@ -398,3 +398,40 @@ class TestSendForm(forms.Form):
             "language": self.cleaned_data["language"],
             "channel": self.cleaned_data["channel"],
         }
+
+
+class AdoptForm(forms.Form):
+    """Start from a library template: one of the versions the campaign may adopt."""
+
+    version = forms.TypedChoiceField(
+        label=_("Library template"), coerce=int, widget=forms.RadioSelect
+    )
+    name = forms.CharField(label=_("The new wave's name"), required=False, max_length=120)
+
+    def __init__(self, *args: Any, versions: list[TemplateVersion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.versions = {version.pk: version for version in versions}
+        self.fields["version"].choices = [(v.pk, str(v)) for v in versions]
+
+    def chosen(self) -> TemplateVersion:
+        return self.versions[self.cleaned_data["version"]]
+
+
+def library_choices(versions: list[TemplateVersion], campaign: Campaign) -> list[dict[str, Any]]:
+    """What the composer lists of each adoptable version: name, number, languages, purpose."""
+    return [
+        {
+            "pk": version.pk,
+            "template": version.template.name,
+            "number": version.number,
+            "purpose": version.template.get_purpose_display(),
+            "languages": [
+                language_name(t.language)
+                for t in version.translations.all()
+                if t.language in campaign.languages
+            ],
+            "network": version.template.network.name,
+            "owner": version.template.owner_name,
+        }
+        for version in versions
+    ]

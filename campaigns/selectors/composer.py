@@ -2,12 +2,13 @@
 
 The stats a composer shows as the manager types are the API's own (campaigns.api.waves
 get_variants): variant_stats with and without the opt-out footer, at the longest region
-name and a tracked short link's length, priced on the first SMS channel chosen.
+name and a tracked short link's length, priced on the first SMS channel chosen; and the
+network lexicons' terms that inflame, found in the text (warnings, not errors).
 """
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,8 @@ from campaigns.composition import (
     validate_placeholders,
     variant_stats,
 )
-from campaigns.models import Campaign, Segment, Wave, WaveStatus
+from campaigns.models import Adoption, Campaign, Segment, Wave, WaveStatus
+from campaigns.selectors.library import TermHit, inflaming_terms_in
 from campaigns.selectors.waves import channel_price, longest_region_name
 from outreach.models import Channel, Organization
 
@@ -107,6 +109,8 @@ class DraftStats:
     links: list[tuple[str, str]]  # (URL written, the short link it goes as)
     bare_urls: list[str]  # web addresses written without {link:…}: not tracked
     as_sent: str  # the first message as sent, footer included, in the longest region
+    # Approved lexicon terms of the campaign's country and this language the text uses.
+    lexicon: list[TermHit] = field(default_factory=list)
 
 
 def draft_stats(
@@ -119,10 +123,13 @@ def draft_stats(
 ) -> DraftStats:
     """Stats of a variant's text not saved yet, priced on the first SMS channel of `channel_ids`."""
     footer = opt_out_footer(language)
+    lexicon = inflaming_terms_in(
+        text, organization=campaign.organization, country=campaign.country, language=language
+    )
     try:
         validate_placeholders(text)
     except PlaceholderError as error:
-        return DraftStats(language, str(error), None, None, footer, [], [], "")
+        return DraftStats(language, str(error), None, None, footer, [], [], "", lexicon)
     price, currency = draft_price(campaign, channel_ids)
     longest_region = longest_region_name(campaign.organization_id)
     stats, without_footer = (
@@ -152,7 +159,12 @@ def draft_stats(
         with_footer=True,
     )
     bare = _BARE_URL.findall(" ".join(_outside_placeholders(text)))
-    return DraftStats(language, None, stats, without_footer, footer, links, bare, as_sent)
+    return DraftStats(language, None, stats, without_footer, footer, links, bare, as_sent, lexicon)
+
+
+def wave_adoption(wave: Wave) -> Adoption | None:
+    """The library version the wave's texts came from, if any: a fork once edited."""
+    return Adoption.objects.filter(wave=wave).select_related("version__template").first()
 
 
 def draft_price(campaign: Campaign, channel_ids: list[int]) -> tuple[Decimal | None, str | None]:
