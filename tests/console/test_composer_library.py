@@ -88,9 +88,7 @@ def composer_save(wave, **texts):
     }
 
 
-def test_the_composer_lists_the_templates_approved_for_the_campaigns_country(
-    world, wave, adopter
-):
+def test_the_composer_lists_the_templates_approved_for_the_campaigns_country(world, wave, adopter):
     approved_version(world)
 
     page = adopter.get(f"/console/waves/{wave.pk}/compose/").content.decode()
@@ -172,7 +170,7 @@ def test_a_lexicon_term_warns_as_the_manager_types(world, campaign, adopter):
     page = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="lexicon-warning-sw"' in page
-    assert "<strong lang=\"sw\">madoadoa</strong>: Used in 2007 to mark a community" in page
+    assert '<strong lang="sw">madoadoa</strong>: Used in 2007 to mark a community' in page
     assert '<q lang="sw">jirani</q>, <q lang="sw">Mkenya mwenzangu</q>' in page
 
 
