@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -402,7 +402,7 @@ def _import_preset(
     preset_upsert = importlib.import_module("outreach.services.presets").preset_upsert
     try:
         held = preset_selectors.preset_for(item["country"])
-    except (LookupError, NotFound, InvalidInput):
+    except (LookupError, ObjectDoesNotExist, NotFound, InvalidInput):
         held = None
     if held is not None:
         if content_hash(preset_selectors.preset_as_data(held)) == item["content_hash"]:

@@ -8,6 +8,7 @@ after the exporting network is gone, as if it lived elsewhere.
 
 import base64
 import copy
+import datetime as dt
 import json
 import os
 import subprocess
@@ -23,11 +24,15 @@ from django.db import connection
 from campaigns import bundles
 from campaigns.models import LibraryTemplate, Network, TemplateVersion, TrustedServer
 from campaigns.selectors.bundles import bundle_export
-from campaigns.services import lexicon
+from campaigns.services import lexicon, library
 from campaigns.services import network as network_services
+from campaigns.services import waves as wave_services
 from campaigns.services.bundles import bundle_import, trusted_server_add
+from campaigns.services.campaigns import campaign_create
+from campaigns.services.segments import segment_create
 from outreach.errors import InvalidInput, NotAllowed
-from outreach.models import Role
+from outreach.models import ChannelKind, Role
+from outreach.services.channels import channel_create
 from tests.support.network import approved_version, make_network_world
 
 pytestmark = pytest.mark.django_db
@@ -263,6 +268,42 @@ class TestImport:
         held = TemplateVersion.objects.get(uid=version["uid"])
         assert held.changelog != "Quietly rewritten."
 
+    def test_an_imported_version_is_adopted_like_any_other(self, world, bundle, elsewhere):
+        import_into(elsewhere, world, bundle)
+        version = TemplateVersion.objects.get(template__network=elsewhere)
+        wave = _wave_of(world.second)
+
+        adoption = library.version_adopt(version=version, wave=wave, by=world.second.manager)
+
+        assert adoption.version == version
+        assert {v.language: v.body for v in wave.variants.all()} == {
+            t["language"]: t["body"] for t in bundle["templates"][0]["versions"][0]["translations"]
+        }
+
+    def test_presets_travel_and_one_held_here_differently_is_kept(self, world, elsewhere):
+        presets = pytest.importorskip("outreach.selectors.presets")
+        bundle = bundle_export(
+            network=elsewhere, organization=world.second.organization, by=world.second.admin
+        )
+        countries = [item["data"]["country"] for item in bundle["presets"]]
+        assert "KE" in countries
+        index = countries.index("KE")
+        changed = copy.deepcopy(bundle)
+        changed["presets"][index]["data"]["name"] = "Kenya, as another server has it"
+        changed["presets"][index]["content_hash"] = bundles.content_hash(
+            changed["presets"][index]["data"]
+        )
+
+        same = import_into(elsewhere, world, bundle)
+        differing = import_into(elsewhere, world, resigned(changed))
+
+        assert same["unchanged"]["presets"] == len(countries)
+        assert differing["presets_kept"] == ["KE"]
+        assert (
+            presets.preset_as_data(presets.preset_for("KE"))["name"]
+            != changed["presets"][index]["data"]["name"]
+        )
+
     @pytest.mark.parametrize(
         ("raw", "field"),
         [
@@ -414,6 +455,32 @@ def bundles_version_content(template_uid: str, version: dict[str, Any]) -> dict[
         number=version["number"],
         changelog=version["changelog"],
         translations={t["language"]: t["body"] for t in version["translations"]},
+    )
+
+
+def _wave_of(member):
+    campaign = campaign_create(
+        organization=member.organization,
+        created_by=member.manager,
+        preset="KE",
+        name="Uganda-Kenya border 2027",
+        election_date=dt.date.today() + dt.timedelta(days=60),
+    )
+    return wave_services.wave_create(
+        campaign=campaign,
+        created_by=member.manager,
+        name="E-7 peace",
+        send_at_relative="E-7d 10:00",
+        segment=segment_create(organization=member.organization, created_by=None, name="All"),
+        channels=[
+            channel_create(
+                organization=member.organization,
+                name="Console",
+                kind=ChannelKind.CONSOLE,
+                country="KE",
+            )
+        ],
+        variants=[{"language": "en", "body": "Our own words."}],
     )
 
 
