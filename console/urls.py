@@ -7,6 +7,7 @@ from console.views import (
     funder,
     home,
     inbox,
+    lexicon,
     progress,
     review,
     setup,
@@ -28,4 +29,5 @@ urlpatterns = [
     *setup.urlpatterns,
     *simulator.urlpatterns,
     *funder.urlpatterns,
+    *lexicon.urlpatterns,
 ]
