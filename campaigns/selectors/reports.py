@@ -13,9 +13,13 @@ report over millions of messages reads thousands of rows. What a funder sees of 
   exact small count. Zeros stay zeros; rates are computed from the published counts.
 
 Staff may ask for the exact figures (`suppress=False`); funders may not.
+
+A report's scope is one campaign (`ReportScope`); the same cells, people and publisher serve
+any set of waves across campaigns (`WaveSetScope`, `wave_set_cells`), as the library's
+outcomes do (campaigns.selectors.library_outcomes).
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -83,6 +87,19 @@ class ReportScope:
     dimension: str | None = None
 
 
+@dataclass(frozen=True)
+class WaveSetScope:
+    """Waves of any campaigns, reported together (e.g. every wave that used one text)."""
+
+    wave_ids: tuple[int, ...]
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+Scope = ReportScope | WaveSetScope
+WAVE_SETS = "wave_set"  # the grouping of `wave_set_cells`: by set of waves, not by a column
+
+
 @dataclass
 class Tally:
     """One figure of one cell, summed over rollup rows: its count, key and people.
@@ -113,6 +130,17 @@ class Tally:
         }
         self.many = self.many or len(self.people) > cell_key.SMALL_SET
 
+    def add(self, other: "Tally") -> None:
+        """Add another cell's tally of the same figure (e.g. another wave's)."""
+        # Its people stay known only if both sides' are (a zero count has none to know).
+        known = all(t.people is not None or not t.count for t in (self, other))
+        self.people = (self.people or set()) | (other.people or set()) if known else None
+        self.count += other.count
+        self.key = (self.key + other.key) % cell_key.KEY_SPACE
+        self.many = self.many or other.many
+        self.unsure = self.unsure or other.unsure
+        self.at_least = max(self.at_least, other.at_least)  # one row's people are the sum's
+
     def needs_people(self, k: int) -> bool:
         """Whether only the ids can tell if this figure describes fewer than k people."""
         undecided = self.count and not (self.many or self.unsure) and self.people is None
@@ -138,6 +166,17 @@ class CellSum:
     tallies: dict[str, Tally] = field(default_factory=lambda: {name: Tally() for name in COUNTS})
     cost: Decimal | None = None
 
+    @classmethod
+    def summed(cls, cells: Iterable["CellSum"]) -> "CellSum":
+        """Cells added figure by figure (the people of each are read afterwards, if needed)."""
+        total = cls()
+        for cell in cells:
+            for name in COUNTS:
+                total.tallies[name].add(cell.tallies[name])
+            if cell.cost is not None:
+                total.cost = (total.cost or Decimal(0)) + cell.cost
+        return total
+
 
 # Per figure, in SQL: one code for the people a rollup row names, so that the largest
 # of a cell's rows says it all: the number named (at most SMALL_SET), MANY_CODE when more,
@@ -152,7 +191,28 @@ _NAMED = (
 )
 
 
-def _grouped(scope: ReportScope, dimension: str | None) -> dict[str | None, dict[Any, CellSum]]:
+def wave_set_cells(
+    wave_sets: Mapping[Hashable, Collection[int]], *, k: int
+) -> dict[Hashable, CellSum]:
+    """Each set of waves' figures, summed over its waves' rollup cells whatever their campaigns.
+
+    The people behind a figure that may describe fewer than k are read as for a report, so
+    k applies to the set's distinct people. One scan of the rollups serves every set.
+    """
+    scope = WaveSetScope(
+        wave_ids=tuple(sorted({wave for waves in wave_sets.values() for wave in waves}))
+    )
+    by_wave = _grouped(scope, None)["wave_id"] if scope.wave_ids else {}
+    cells = {
+        name: CellSum.summed(by_wave[wave] for wave in waves if wave in by_wave)
+        for name, waves in wave_sets.items()
+    }
+    if scope.wave_ids:
+        _resolve_people(scope, {WAVE_SETS: cells}, k=k, wave_sets=wave_sets)
+    return cells
+
+
+def _grouped(scope: Scope, dimension: str | None) -> dict[str | None, dict[Any, CellSum]]:
     """The report's cells, summed in SQL in one pass over the rollup rows.
 
     Returns, for the whole scope (None), each day, each wave and the dimension's column (if
@@ -215,9 +275,12 @@ def _typed(column: str | None, value: str | None) -> Any:
     return int(value)
 
 
-def _scope_sql(scope: ReportScope) -> tuple[str, list[Any]]:
-    where, params = ["campaign_id = %s"], [scope.campaign.pk]
-    if scope.wave is not None:
+def _scope_sql(scope: Scope) -> tuple[str, list[Any]]:
+    if isinstance(scope, WaveSetScope):
+        where, params = ["wave_id = ANY(%s)"], [list(scope.wave_ids)]
+    else:
+        where, params = ["campaign_id = %s"], [scope.campaign.pk]
+    if isinstance(scope, ReportScope) and scope.wave is not None:
         where.append("wave_id = %s")
         params.append(scope.wave.pk)
     if scope.date_from:
@@ -230,13 +293,22 @@ def _scope_sql(scope: ReportScope) -> tuple[str, list[Any]]:
 
 
 def _resolve_people(
-    scope: ReportScope, groupings: dict[str | None, dict[Any, CellSum]], *, k: int
+    scope: Scope,
+    groupings: Mapping[str | None, Mapping[Any, CellSum]],
+    *,
+    k: int,
+    wave_sets: Mapping[Hashable, Collection[int]] | None = None,
 ) -> None:
     """Read the ids behind the figures that may describe fewer than k people; count them.
 
-    `groupings` maps a rollup column (None: the whole scope) to its cells. One query per
+    `groupings` maps a rollup column (None: the whole scope) to its cells, or WAVE_SETS to
+    the cells of `wave_sets` (a row counts in every set holding its wave). One query per
     figure that needs it, reading only the rows that name people for that figure.
     """
+    sets_of: dict[int, list[Hashable]] = {}
+    for set_name, waves in (wave_sets or {}).items():
+        for wave in waves:
+            sets_of.setdefault(wave, []).append(set_name)
     for name in COUNTS:
         pending = {
             (column, value): cell.tallies[name]
@@ -262,10 +334,15 @@ def _resolve_people(
         for *values, ids in rows:
             row = dict(zip(columns, values, strict=True))
             for column in groupings:
-                tally = pending.get((column, row[column] if column else None))
-                if tally is None or (column in _MESSAGE_COLUMNS and row["channel_id"] is None):
-                    continue
-                tally.people.update(ids)  # type: ignore[union-attr]
+                if column == WAVE_SETS:
+                    keys = [(column, set_name) for set_name in sets_of.get(row["wave_id"], ())]
+                else:
+                    keys = [(column, row[column] if column else None)]
+                for key in keys:
+                    tally = pending.get(key)
+                    if tally is None or (column in _MESSAGE_COLUMNS and row["channel_id"] is None):
+                        continue
+                    tally.people.update(ids)  # type: ignore[union-attr]
         for tally in pending.values():
             tally.many = len(tally.people or ()) > cell_key.SMALL_SET
 
@@ -277,10 +354,14 @@ class Publisher:
         self.k, self.suppress = k, suppress
 
     def totals(self, cell: CellSum, *, currency: str) -> dict[str, Any]:
+        return self._figures(cell, self.withheld(cell), currency=currency)
+
+    def withheld(self, cell: CellSum) -> set[str]:
+        """The figures of a cell published on its own that describe fewer than k people."""
         withheld = {name for name in COUNTS if self._small(cell.tallies[name].population(name))}
         if self._small(cell.tallies["targeted"].population("targeted")):
             withheld = set(COUNTS)  # too few people to say anything
-        return self._figures(cell, withheld, currency=currency)
+        return withheld
 
     def line(
         self, cells: list[CellSum], *, totals: dict[str, Any]
