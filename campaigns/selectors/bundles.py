@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from campaigns import bundles
@@ -32,6 +32,10 @@ from outreach.models import Organization, User
 from outreach.selectors.organizations import role_in
 
 EXPORTED_STATES = (VersionState.APPROVED, VersionState.DEPRECATED)
+# A withdrawn version that was approved somewhere travels too, so importers withdraw it.
+_EXPORTED = Q(state__in=EXPORTED_STATES) | Q(
+    state=VersionState.WITHDRAWN, country_states__approved_at__isnull=False
+)
 
 
 def bundle_export(
@@ -62,12 +66,16 @@ def trusted_servers() -> list[TrustedServer]:
 
 def _templates(network: Network) -> list[LibraryTemplate]:
     versions = (
-        TemplateVersion.objects.filter(state__in=EXPORTED_STATES)
+        TemplateVersion.objects.filter(_EXPORTED)
+        .distinct()
         .order_by("number")
         .prefetch_related("translations", "country_states", _reviews())
     )
     return list(
-        LibraryTemplate.objects.filter(network=network, versions__state__in=EXPORTED_STATES)
+        LibraryTemplate.objects.filter(
+            network=network,
+            versions__in=TemplateVersion.objects.filter(_EXPORTED, template__network=network),
+        )
         .distinct()
         .order_by("created_at", "id")
         .select_related("forked_from")
@@ -108,6 +116,7 @@ def _version(version: TemplateVersion) -> dict[str, Any]:
         "changelog": version.changelog,
         "content_hash": version.content_hash,
         "state": version.state,
+        "withdrawn_reason": version.withdrawn_reason,
         "countries": list(version.countries),
         "created_at": _time(version.created_at),
         "proposed_at": _time(version.proposed_at),

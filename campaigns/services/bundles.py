@@ -46,7 +46,9 @@ from outreach.models import AgeBand, Organization, User
 from outreach.selectors.organizations import role_in
 from outreach.validators import validate_country_code, validate_language_code
 
-IMPORTED_STATES = (VersionState.APPROVED, VersionState.DEPRECATED)
+IMPORTED_STATES = (VersionState.APPROVED, VersionState.DEPRECATED, VersionState.WITHDRAWN)
+# A held version follows its origin forward only: approved → deprecated → withdrawn.
+_LATER = {VersionState.APPROVED: 0, VersionState.DEPRECATED: 1, VersionState.WITHDRAWN: 2}
 KINDS = ("templates", "versions", "terms", "presets")
 
 
@@ -56,12 +58,17 @@ class ImportSummary:
 
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    # Versions held here that their origin has since deprecated or withdrawn.
+    withdrawn: int = 0
+    deprecated: int = 0
     presets_kept: list[str] = field(default_factory=list)  # held here with other data: ours stay
 
     def as_data(self) -> dict[str, Any]:
         return {
             "created": self.created,
             "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "deprecated": self.deprecated,
             "presets_kept": self.presets_kept,
         }
 
@@ -201,6 +208,9 @@ def _checked_version(item: Any, at: str, template_uid: str) -> dict[str, Any]:
         "changelog": changelog,
         "content_hash": stated,
         "state": _choice(item, "state", at, list(IMPORTED_STATES)),
+        "withdrawn_reason": _text(
+            {"r": item.get("withdrawn_reason", "")}, "r", f"{at}.withdrawn_reason", 500, blank=True
+        ),
         "countries": [
             _code(code, f"{at}.countries.{i}")
             for i, code in enumerate(_list(item, "countries", at))
@@ -329,7 +339,10 @@ def _import_version(
             raise InvalidInput(
                 "This server holds a version with that uid and other content.", field=f"{at}.uid"
             )
-        summary.unchanged["versions"] += 1
+        if _LATER.get(item["state"], 0) > _LATER.get(held.state, 0):
+            _follow_origin(held, item, summary)
+        else:
+            summary.unchanged["versions"] += 1
         return
     if template.versions.filter(number=item["number"]).exists():
         raise InvalidInput(
@@ -343,6 +356,7 @@ def _import_version(
         changelog=item["changelog"],
         content_hash=item["content_hash"],
         state=item["state"],
+        withdrawn_reason=item["withdrawn_reason"],
         countries=item["countries"],
         proposed_at=item["proposed_at"],
         origin=origin,
@@ -356,6 +370,23 @@ def _import_version(
     )
     _copy_reviews(item["reviews"], {"version": version}, origin)
     summary.created["versions"] += 1
+
+
+def _follow_origin(held: TemplateVersion, item: dict[str, Any], summary: ImportSummary) -> None:
+    """The origin deprecated or withdrew a version we hold: so do we (withdrawal tells our
+    adopters and holds their unsent waves, as a local withdrawal does)."""
+    from campaigns.services.library import version_withdrawn_elsewhere
+
+    if item["state"] == VersionState.WITHDRAWN:
+        version_withdrawn_elsewhere(version=held, reason=item["withdrawn_reason"])
+        summary.withdrawn += 1
+    else:
+        held.country_states.filter(state=CountryState.APPROVED).update(
+            state=CountryState.DEPRECATED
+        )
+        held.state = VersionState.DEPRECATED
+        held.save(update_fields=["state"])
+        summary.deprecated += 1
 
 
 def _import_term(

@@ -255,6 +255,20 @@ def version_withdraw(
         raise InvalidInput("Say why it is withdrawn: adopters are told.", field="reason")
     if version.state == VersionState.WITHDRAWN:
         raise InvalidInput("The version is withdrawn already.", field="state")
+    return _withdraw(version, reason)
+
+
+@transaction.atomic
+def version_withdrawn_elsewhere(*, version: TemplateVersion, reason: str) -> TemplateVersion:
+    """An imported version its origin server withdrew (a later bundle says so): withdraw it
+    here too, telling this server's adopters."""
+    version = _locked(version)
+    if version.state == VersionState.WITHDRAWN:
+        return version
+    return _withdraw(version, str(reason or "").strip() or "Withdrawn by its origin.")
+
+
+def _withdraw(version: TemplateVersion, reason: str) -> TemplateVersion:
     now = timezone.now()
     version.state, version.withdrawn_at, version.withdrawn_reason = (
         VersionState.WITHDRAWN,

@@ -22,7 +22,13 @@ from django.conf import settings
 from django.db import connection
 
 from campaigns import bundles
-from campaigns.models import LibraryTemplate, Network, TemplateVersion, TrustedServer
+from campaigns.models import (
+    LibraryTemplate,
+    Network,
+    NetworkNotice,
+    TemplateVersion,
+    TrustedServer,
+)
 from campaigns.selectors.bundles import bundle_export
 from campaigns.services import lexicon, library
 from campaigns.services import network as network_services
@@ -330,6 +336,47 @@ class TestImport:
                 organization=world.second.organization,
                 by=world.second.manager,
             )
+
+
+class TestWithdrawalTravels:
+    def test_a_version_withdrawn_at_its_origin_is_withdrawn_where_it_was_imported(self, world):
+        first = bundle_export(
+            network=world.network, organization=world.author.organization, by=world.author.admin
+        )
+        library.version_withdraw(
+            version=world.version,
+            organization=world.author.organization,
+            by=world.author.manager,
+            reason="Read as mocking one community's candidate.",
+        )
+        later = bundle_export(
+            network=world.network, organization=world.author.organization, by=world.author.admin
+        )
+        assert later["templates"][0]["versions"][0]["state"] == "withdrawn"
+        Network.objects.filter(pk=world.network.pk).delete()
+        network = network_services.network_create(
+            organization=world.second.organization, by=world.second.admin, name="Amani Uganda"
+        )
+        trusted_server_add(name="Nairobi", public_key=first["server"]["public_key"])
+        import_into(network, world, first)
+        imported = TemplateVersion.objects.get(template__network=network)
+        wave = _wave_of(world.second)
+        library.version_adopt(version=imported, wave=wave, by=world.second.manager)
+        wave_services.wave_submit(wave=wave, by=world.second.manager)
+
+        summary = import_into(network, world, later)
+
+        imported.refresh_from_db()
+        wave.refresh_from_db()
+        assert summary["withdrawn"] == 1
+        assert imported.state == "withdrawn"
+        assert "mocking" in imported.withdrawn_reason
+        assert wave.status == "draft"
+        assert wave.library_adoption.flagged_at is not None
+        assert NetworkNotice.objects.filter(
+            organization=world.second.organization, kind="withdrawn", wave=wave
+        ).exists()
+        assert import_into(network, world, later)["withdrawn"] == 0  # once is enough
 
 
 class TestTheApi:
