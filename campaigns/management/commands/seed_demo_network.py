@@ -35,8 +35,10 @@ from campaigns.models import (
     NetworkMember,
     Segment,
     TemplateVersion,
+    Wave,
+    WaveStatus,
 )
-from campaigns.services import library, lexicon
+from campaigns.services import lexicon, library
 from campaigns.services import network as network_services
 from campaigns.services import waves as wave_services
 from campaigns.services.segments import segment_create
@@ -192,9 +194,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nNetwork '{network.name}': {demo.name} and two simulated partners.")
         self.stdout.write(
             f"  '{TEMPLATE}' v1 (en, sw), by {author.organization.name}, approved for KE by "
-            f"the other two, goes out in the demo wave '{wave.name}' ({wave.status}); v2 waits "
-            "in the review queue of demo-reviewer and vijana-admin."
+            f"the other two, is adopted by the demo wave '{wave.name}': {_when(wave)}."
         )
+        self.stdout.write("  v2 waits in the review queues of demo-reviewer and vijana-admin.")
         self.stdout.write(
             "  Focal points: demo-reviewer (Amani Demo), and each partner's admin below."
         )
@@ -207,6 +209,15 @@ class Command(BaseCommand):
             token, _ = Token.objects.get_or_create(user=user)
             self.stdout.write(f"  {user.username:<15} {Role.ADMIN:<9} {password:<14} {token.key}")
         self.stdout.write("")
+
+
+def _when(wave: Wave) -> str:
+    if wave.status != WaveStatus.SCHEDULED or wave.scheduled_for is None:
+        return str(wave.status)
+    local = wave_services.wave_times(wave).scheduled_local
+    return (
+        f"scheduled for {local:%Y-%m-%d %H:%M} {wave.campaign.timezone}" if local else "scheduled"
+    )
 
 
 def _partner(partner: Partner) -> Member:
@@ -337,7 +348,7 @@ def _term(
         )
 
 
-def _adopting_wave(version: TemplateVersion, campaign: Campaign, ours: Member) -> Any:
+def _adopting_wave(version: TemplateVersion, campaign: Campaign, ours: Member) -> Wave:
     """The demo campaign's wave that adopts the version: composed, approved, scheduled."""
     adoption = Adoption.objects.filter(version=version, organization=ours.organization).first()
     if adoption is not None:
