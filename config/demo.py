@@ -5,9 +5,9 @@ its data under `.demo/postgres/` in the project folder (`AMANI_DEMO_DIR` moves i
 listens on a Unix socket there only (no TCP port to clash with), starts with the demo and
 stops with it. Then: migrate,
 seed the demo organization, its console channels (one per kind: SMS, WhatsApp, Telegram,
-Messenger; they record what they would send, so no account is needed) and its campaign,
-run the demo's beat (`demo_ticker`) beside the development server, and stop both on
-Ctrl-C.
+Messenger; they record what they would send, so no account is needed), its campaign and
+its network (two simulated partners sharing a reviewed library), run the demo's beat
+(`demo_ticker`) beside the development server, and stop both on Ctrl-C.
 
     python -m config.demo [--host 127.0.0.1] [--port 8000]
 """
@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
     run("migrate", "--noinput", "-v", "0")
     run("seed_demo", "--base-url", base_url)
     run("seed_demo_campaign")
+    run("seed_demo_network")
     ticker = subprocess.Popen([*manage, "demo_ticker"], env=env, cwd=ROOT)  # noqa: S603
     try:
         # No autoreload: the ticker beside it would not reload, and a demo should not restart.
