@@ -10,7 +10,8 @@ schedules. The demo's beat then sends it through the console channel, within the
 sending window (08:00-18:00 in Nairobi), and its outcomes reach the library. A second
 version waits in the reviewers' queues, and the lexicons warn of a few terms documented in
 hate-speech lexicons of Kenyan elections (and two polarizing labels of Mexican politics).
-Safe to run again: what exists is left as it is; the partners' logins get fresh passwords.
+Safe to run again: what exists is kept (a partner that left joins again, the demo's focal
+point is demo-reviewer again), and the partners' logins get fresh passwords.
 """
 
 import datetime as dt
