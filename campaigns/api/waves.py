@@ -21,6 +21,8 @@ from campaigns.models import (
     WaveStatus,
     WaveTransition,
 )
+from campaigns.selectors.composer import wave_adoption
+from campaigns.selectors.library import inflaming_terms_in
 from campaigns.selectors.recipients import wave_channels
 from campaigns.selectors.send_gate import wave_window_hold
 from campaigns.selectors.waves import (
@@ -221,6 +223,25 @@ class WaveAudienceSerializer(serializers.Serializer):
     )
 
 
+class WaveLibraryChangeSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    original = serializers.CharField()
+    now = serializers.CharField()
+    diff = serializers.CharField(help_text="A unified diff, original to now.")
+
+
+class WaveLibrarySerializer(serializers.Serializer):
+    """The library version the wave's texts came from (GET /library/versions/{id}/)."""
+
+    version = serializers.IntegerField()
+    template_name = serializers.CharField()
+    number = serializers.IntegerField()
+    forked = serializers.BooleanField(help_text="Its texts were edited: it is a fork now.")
+    changes = WaveLibraryChangeSerializer(many=True, help_text="What the edits changed.")
+    flagged = serializers.BooleanField(help_text="The version was withdrawn since.")
+    flag_reason = serializers.CharField(help_text="Why it was withdrawn; blank when it was not.")
+
+
 class WaveSerializer(serializers.ModelSerializer):
     times = serializers.SerializerMethodField()
     audience = WaveAudienceSerializer(read_only=True)
@@ -229,6 +250,9 @@ class WaveSerializer(serializers.ModelSerializer):
         "its messages wait until the next opening, then go on. Null when nothing holds it."
     )
     variants = serializers.SerializerMethodField()
+    library = serializers.SerializerMethodField(
+        help_text="The network library version its texts came from; null when none."
+    )
     transitions = TransitionSerializer(many=True, read_only=True)
     comments = CommentSerializer(many=True, read_only=True)
     created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
@@ -267,6 +291,7 @@ class WaveSerializer(serializers.ModelSerializer):
             "page_channel",
             "page_post",
             "variants",
+            "library",
             "poll",
             "sensitive_terms",
             "created_by",
@@ -314,6 +339,21 @@ class WaveSerializer(serializers.ModelSerializer):
             "until_utc": hold.until,
             "until_local": hold.until.astimezone(ZoneInfo(zone)),
             "timezone": zone,
+        }
+
+    @extend_schema_field(WaveLibrarySerializer(allow_null=True))
+    def get_library(self, wave: Wave) -> dict[str, Any] | None:
+        adoption = wave_adoption(wave)
+        if adoption is None:
+            return None
+        return {
+            "version": adoption.version_id,
+            "template_name": adoption.version.template.name,
+            "number": adoption.version.number,
+            "forked": adoption.forked_at is not None,
+            "changes": adoption.changes,
+            "flagged": adoption.flagged_at is not None,
+            "flag_reason": adoption.flag_reason,
         }
 
     def get_channels(self, wave: Wave) -> list[int]:
@@ -370,6 +410,16 @@ class WaveSerializer(serializers.ModelSerializer):
                     "template": _template(variant.template),
                     "template_variables": variant.template_variables,
                     "channel_warnings": _channel_warnings(variant, stats.characters, channels),
+                    # Approved terms of the networks' lexicons (campaign's country, this language).
+                    "lexicon_warnings": [
+                        hit.as_dict()
+                        for hit in inflaming_terms_in(
+                            variant.body,
+                            organization=wave.organization,
+                            country=wave.campaign.country,
+                            language=variant.language,
+                        )
+                    ],
                 }
             )
         return result

@@ -258,6 +258,11 @@ SPECTACULAR_SETTINGS = {
         "ChannelKindEnum": "outreach.models.channels.ChannelKind",
         "ConsentKindEnum": "outreach.models.subscribers.ConsentKind",
         "WaveStatusEnum": "campaigns.models.WaveStatus",
+        "MemberStatusEnum": "campaigns.models.MemberStatus",
+        "VersionStateEnum": "campaigns.models.VersionState",
+        "CountryStateEnum": "campaigns.models.CountryState",
+        "TermStateEnum": "campaigns.models.TermState",
+        "LibraryDecisionEnum": "campaigns.models.Decision",
     },
 }
 
