@@ -452,8 +452,9 @@ class TemplateVersionViewSet(NetworkScopedViewSet):
         payload = ReviewInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        version = self._version(pk)
         services.version_review(
-            version=self._version(pk),
+            version=version,
             organization=self.organization,
             by=request.user,
             country=data["country"].upper(),
@@ -461,7 +462,16 @@ class TemplateVersionViewSet(NetworkScopedViewSet):
             checklist=data.get("checklist"),
             reason=data["reason"],
         )
-        return Response(version_data(self.organization, pk), status=status.HTTP_201_CREATED)
+        # Read afresh, even if a request for changes sent it back to its authors' drafts.
+        version = (
+            TemplateVersion.objects.select_related("template__network", "template__forked_from")
+            .prefetch_related("translations", "country_states", "reviews")
+            .get(pk=version.pk)
+        )
+        return Response(
+            VersionDetailSerializer(version, context={"organization": self.organization}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=DeprecateInputSerializer, responses=VersionDetailSerializer)
     @action(detail=True, methods=["post"])
