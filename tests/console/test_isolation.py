@@ -8,6 +8,7 @@ every one of them, by GET and by POST, and nothing of A's may change; A's own ad
 not (which proves the id was of the right kind). B's lists show none of A's names.
 """
 
+import copy
 import datetime as dt
 
 import pytest
@@ -20,11 +21,14 @@ from campaigns.services.campaigns import campaign_create
 from campaigns.services.segments import segment_create
 from console import urls as console_urls
 from outreach.access import may
-from outreach.models import ChannelKind, ConsentStatus, Region, Role
+from outreach.models import ChannelKind, ConsentStatus, Membership, Organization, Region, Role
 from outreach.privacy import mask_phone_number
 from outreach.services.channels import channel_create
 from outreach.services.inbound import inbound_handle, inbound_receive
+from outreach.services.organizations import member_add, organization_create
 from tests.campaigns.conftest import ELECTION_DAY
+from tests.console.conftest import PASSWORD
+from tests.support.module_rows import rows_for_module
 from tests.support.people import make_subscriber
 
 NUMBER = "+254711000987"
@@ -112,11 +116,45 @@ def walked_patterns() -> list[tuple[str, URLPattern]]:
 WALKED = walked_patterns()
 
 
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> dict:
+    """Organizations A and B, and A's objects (`world_a`), seeded once for the module; each
+    test reads them afresh and what it changes is rolled back after it."""
+
+    def seed() -> dict:
+        organization, other = (
+            organization_create(
+                name=name, admin_username=admin, languages=["en", "sw"]
+            ).membership.organization
+            for name, admin in (("Peace Youth Kenya", "pyk-admin"), ("Sauti ya Amani", "sya-admin"))
+        )
+        return {"organization": organization, "other_organization": other, **_world_a(organization)}
+
+    yield from rows_for_module(django_db_blocker, seed)
+
+
 @pytest.fixture
-def world_a(organization, make_member):
+def organization(db, seeded) -> Organization:
+    return copy.deepcopy(seeded["organization"])
+
+
+@pytest.fixture
+def other_organization(db, seeded) -> Organization:
+    return copy.deepcopy(seeded["other_organization"])
+
+
+@pytest.fixture
+def world_a(db, seeded) -> dict:
     """Organization A's objects, one of each kind a console URL may name, with its secrets."""
-    manager = make_member(organization, Role.MANAGER)
-    reviewer = make_member(organization, Role.REVIEWER)
+    return {
+        kind: copy.deepcopy(row)
+        for kind, row in seeded.items()
+        if kind not in ("organization", "other_organization")
+    }
+
+
+def _world_a(organization: Organization) -> dict:
+    manager, reviewer = (_member(organization, role) for role in (Role.MANAGER, Role.REVIEWER))
     channel = channel_create(
         organization=organization, name="A secret console", kind=ChannelKind.CONSOLE, country="KE"
     )
@@ -166,6 +204,16 @@ def world_a(organization, make_member):
         "region": region,
         "inbound": inbound,
     }
+
+
+def _member(organization: Organization, role: str) -> Membership:
+    """As the console's `make_member`: named after the organization's slug, with PASSWORD."""
+    membership = member_add(
+        organization=organization, username=f"{role}-{organization.slug}-world", role=role
+    ).membership
+    membership.user.set_password(PASSWORD)
+    membership.user.save(update_fields=["password"])
+    return membership
 
 
 @pytest.fixture
