@@ -69,9 +69,7 @@ def test_an_admin_starts_a_network_and_is_its_first_members_focal_point(founder)
     assert member["focal_point_name"] == "pyk-admin"
 
 
-def test_an_invited_organization_sees_the_invitation_and_joins_with_its_focal_point(
-    founder, guest
-):
+def test_an_invited_organization_sees_the_invitation_and_joins_with_its_focal_point(founder, guest):
     network = start_network(founder)
     reviewer = member_add(
         organization=guest.organization, username="sya-reviewer", role=Role.REVIEWER
@@ -134,9 +132,7 @@ def test_an_admin_names_another_focal_point_and_the_field_is_named_when_it_canno
     assert list(outsider.json()["error"]["fields"]) == ["user"]
 
 
-def test_an_organization_that_leaves_sees_its_place_as_left_and_the_network_no_more(
-    founder, guest
-):
+def test_an_organization_that_leaves_sees_its_place_as_left_and_the_network_no_more(founder, guest):
     network = joined(founder, guest)
 
     left = client_of(guest.admin).post(f"/api/v1/networks/{network}/leave/")
