@@ -6,7 +6,9 @@ it (a fork), and sees it withdrawn: a notice, and the wave back in draft, flagge
 """
 
 import datetime as dt
+from typing import Any
 
+import jsonschema
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -720,3 +722,62 @@ def self_propose(user: User, world):
             "note": "Of people.",
         },
     )
+
+
+class TestTheSchema:
+    """What the API answers, with a whole flow's data in it, is what /api/schema/ declares."""
+
+    def test_every_library_answer_matches_its_declared_schema(self, world, client):
+        document = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+        version = approved(world)
+        wave = wave_of(world.second)
+        adopter = client_of(world.second.manager)
+        adopter.post(f"/api/v1/library/versions/{version}/adopt/", {"wave": wave})
+        adopter.patch(
+            f"/api/v1/waves/{wave}/", {"variants": [{"language": "en", "body": "Edited."}]}
+        )
+        client_of(world.author.manager).post(
+            f"/api/v1/library/versions/{version}/withdraw/", {"reason": "Wrong."}
+        )
+        template = adopter.get("/api/v1/library/templates/").json()["results"][0]["id"]
+
+        for path, template_path in [
+            ("/api/v1/networks/", "/api/v1/networks/"),
+            (f"/api/v1/networks/{world.network.pk}/", "/api/v1/networks/{id}/"),
+            ("/api/v1/library/templates/", "/api/v1/library/templates/"),
+            (f"/api/v1/library/templates/{template}/", "/api/v1/library/templates/{id}/"),
+            ("/api/v1/library/versions/", "/api/v1/library/versions/"),
+            (f"/api/v1/library/versions/{version}/", "/api/v1/library/versions/{id}/"),
+            ("/api/v1/library/notices/", "/api/v1/library/notices/"),
+            ("/api/v1/library/reviews/waiting/", "/api/v1/library/reviews/waiting/"),
+            (f"/api/v1/waves/{wave}/", "/api/v1/waves/{id}/"),
+        ]:
+            response = adopter.get(path)
+            assert response.status_code == 200, path
+            declared = document["paths"][template_path]["get"]["responses"]["200"]
+            schema = declared["content"]["application/json"]["schema"]
+            validator = jsonschema.Draft7Validator(
+                {**as_json_schema(schema), "components": as_json_schema(document["components"])}
+            )
+            errors = [
+                f"{list(e.absolute_path)}: {e.message}"
+                for e in validator.iter_errors(response.json())
+            ]
+            assert not errors, (path, errors[:5])
+
+
+def as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` as JSON Schema says it (null is one of the types)."""
+    if isinstance(node, list):
+        return [as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: as_json_schema(value) for key, value in node.items() if key != "nullable"}
+    if not node.get("nullable"):
+        return converted
+    if "enum" in converted:
+        converted["enum"] = [*converted["enum"], None]
+    if "type" in converted:
+        converted["type"] = [converted["type"], "null"]
+        return converted
+    return {"anyOf": [converted, {"type": "null"}]}
