@@ -18,6 +18,8 @@ from django.urls.converters import IntConverter
 
 from campaigns.services import waves as wave_services
 from campaigns.services.campaigns import campaign_create
+from campaigns.services.lexicon import term_propose
+from campaigns.services.network import network_create
 from campaigns.services.segments import segment_create
 from console import urls as console_urls
 from outreach.access import may
@@ -61,6 +63,7 @@ KINDS = {
     "region": "region",
     "inbox": "inbound",
     "reply": "inbound",
+    "lexicon": "term",
 }
 # URL names whose first word misleads: the funder's report of a campaign.
 NAMED = {
@@ -193,7 +196,19 @@ def _world_a(organization: Organization) -> dict:
         variants=[{"language": "en", "body": "A secret body of peace."}],
     )
     wave_services.wave_submit(wave=wave, by=manager.user)  # waiting in the review queue
+    admin = Membership.objects.get(organization=organization, role=Role.ADMIN).user
+    network = network_create(organization=organization, by=admin, name="A secret network")
+    term = term_propose(
+        network=network,
+        organization=organization,
+        by=manager.user,
+        country="KE",
+        language="sw",
+        term="A secret term",
+        note="A secret note.",
+    )
     return {
+        "term": term,
         "campaign": campaign,
         "wave": wave,
         "segment": segment,
