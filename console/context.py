@@ -19,6 +19,8 @@ MENU: list[tuple[str, str, Action]] = [
     (_("Audience"), "console:audience", Action.SEE_AUDIENCE),
     (_("Inbox"), "console:inbox", Action.SEE_INBOX),
     (_("Simulator"), "console:simulator", Action.SIMULATE),
+    (_("Library"), "console:library", Action.SEE_LIBRARY),
+    (_("Network"), "console:network", Action.SEE_LIBRARY),
     (_("Setup"), "console:setup", Action.SEE_CHANNELS),
     (_("Reports"), "console:funder-home", Action.SEE_REPORTS),
 ]

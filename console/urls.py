@@ -8,6 +8,8 @@ from console.views import (
     home,
     inbox,
     lexicon,
+    library,
+    network,
     progress,
     review,
     setup,
@@ -30,4 +32,6 @@ urlpatterns = [
     *simulator.urlpatterns,
     *funder.urlpatterns,
     *lexicon.urlpatterns,
+    *library.urlpatterns,
+    *network.urlpatterns,
 ]

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from campaigns.composition import PlaceholderError, variant_stats
 from campaigns.models import (
@@ -26,6 +26,8 @@ from campaigns.models import (
     TemplateVersion,
     TermState,
     VersionState,
+    Wave,
+    WaveStatus,
 )
 from outreach.channel_kinds import MESSENGER, SMS, TELEGRAM, WHATSAPP
 from outreach.models import Organization, User
@@ -320,3 +322,33 @@ def inflaming_terms_in(
                 TermHit(entry.term, entry.note, list(entry.alternatives), entry.network.name)
             )
     return hits
+
+
+def adopter_counts(versions: list[TemplateVersion]) -> dict[int, int]:
+    """How many organizations adopted each version (forks included), by version id."""
+    rows = (
+        Adoption.objects.filter(version__in=[v.pk for v in versions])
+        .values("version_id")
+        .annotate(adopters=Count("organization", distinct=True))
+    )
+    return {row["version_id"]: row["adopters"] for row in rows}
+
+
+def adoption_waves(organization: Organization, version: TemplateVersion) -> QuerySet[Wave]:
+    """The organization's unsent waves the version may go into: their campaign's country is
+    one it is approved in."""
+    approved = [s.country for s in version.country_states.all() if s.state == CountryState.APPROVED]
+    return (
+        Wave.objects.filter(
+            campaign__organization=organization,
+            campaign__country__in=approved,
+            status__in=[
+                WaveStatus.DRAFT,
+                WaveStatus.IN_REVIEW,
+                WaveStatus.APPROVED,
+                WaveStatus.SCHEDULED,
+            ],
+        )
+        .select_related("campaign")
+        .order_by("campaign__name", "name")
+    )
