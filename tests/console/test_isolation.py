@@ -16,10 +16,12 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, reverse
 from django.urls.converters import IntConverter
 
+from campaigns.selectors.library import notices_for
 from campaigns.services import waves as wave_services
 from campaigns.services.campaigns import campaign_create
 from campaigns.services.lexicon import term_propose
-from campaigns.services.network import network_create
+from campaigns.services.library import template_create
+from campaigns.services.network import network_create, network_invite
 from campaigns.services.segments import segment_create
 from console import urls as console_urls
 from outreach.access import may
@@ -44,6 +46,9 @@ SECRETS = [
     "A secret region",
     "A secret reply",
     "A secret body",
+    "A secret template",
+    "A secret network",
+    "A secret text",
     NUMBER,
     NUMBER[1:],
     mask_phone_number(NUMBER),
@@ -64,6 +69,10 @@ KINDS = {
     "inbox": "inbound",
     "reply": "inbound",
     "lexicon": "term",
+    "template": "template",
+    "version": "version",
+    "network": "network",
+    "notice": "notice",
 }
 # URL names whose first word misleads: the funder's report of a campaign.
 NAMED = {
@@ -98,6 +107,9 @@ LISTS = [
     "console:setup-regions",
     "console:simulator",
     "console:funder-home",
+    "console:library",
+    "console:library-reviews",
+    "console:network",
 ]
 
 
@@ -207,7 +219,24 @@ def _world_a(organization: Organization) -> dict:
         term="A secret term",
         note="A secret note.",
     )
+    draft = template_create(
+        network=network,
+        organization=organization,
+        by=manager.user,
+        name="A secret template",
+        purpose="peaceful_voting",
+        translations=[{"language": "en", "body": "A secret text of peace."}],
+    )
+    third = organization_create(name="Amani Tatu", admin_username="tatu-admin").membership
+    elsewhere = network_create(organization=third.organization, by=third.user, name="Tatu Net")
+    network_invite(
+        network=elsewhere, organization=third.organization, by=third.user, invitee=organization.slug
+    )
     return {
+        "version": draft,  # a draft: only its owner reads it
+        "template": draft.template,
+        "network": network,
+        "notice": organization_notice(organization),
         "term": term,
         "campaign": campaign,
         "wave": wave,
@@ -219,6 +248,11 @@ def _world_a(organization: Organization) -> dict:
         "region": region,
         "inbound": inbound,
     }
+
+
+def organization_notice(organization: Organization):
+    """The organization's one notice (an invitation to another network)."""
+    return notices_for(organization).get()
 
 
 def _member(organization: Organization, role: str) -> Membership:
@@ -294,6 +328,8 @@ def test_another_organizations_lists_show_none_of_ours(name, world_a, b_members)
         ("console:inbox", "A secret reply"),
         ("console:setup-regions", "A secret region"),
         ("console:funder-home", "A secret campaign"),
+        ("console:library", "A secret template"),
+        ("console:network", "A secret network"),
     ],
 )
 def test_our_own_lists_do_show_what_the_other_organization_must_not_see(
