@@ -123,11 +123,11 @@ def _apply_sql() -> str:
                                 AND i.provider_message_id <> '')
                 ORDER BY i.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
             )
-            RETURNING channel_id, provider_message_id, provider_status, status, error_code,
+            RETURNING id, channel_id, provider_message_id, provider_status, status, error_code,
                       received_at, raw
         ), resolved AS (
-            SELECT b.channel_id, b.provider_message_id, b.provider_status, b.error_code,
-                   b.received_at, b.raw, m.id AS message_id, b.status
+            SELECT b.id AS inbox_id, b.channel_id, b.provider_message_id, b.provider_status,
+                   b.error_code, b.received_at, b.raw, m.id AS message_id, b.status
             FROM batch b
             LEFT JOIN outreach_outboundmessage m
               ON m.channel_id = b.channel_id AND m.provider_message_id = b.provider_message_id
@@ -139,15 +139,19 @@ def _apply_sql() -> str:
             SELECT message_id, channel_id, provider_message_id, provider_status, status,
                    error_code, received_at, raw
             FROM resolved
+            ORDER BY inbox_id  -- event ids in the order the reports came
             ON CONFLICT (channel_id, provider_message_id, provider_status) DO NOTHING
-            RETURNING message_id, status, error_code
+            RETURNING id, message_id, status, error_code, received_at
         ), best AS (
             SELECT DISTINCT ON (s.message_id) s.message_id, s.status, s.error_code,
                    EXISTS (SELECT 1 FROM stored r
                            WHERE r.message_id = s.message_id AND r.status = 'read') AS read_too
             FROM stored s JOIN outreach_outboundmessage m ON m.id = s.message_id
             WHERE (m.status, s.status) IN ({forward})
-            ORDER BY s.message_id, CASE s.status {rank} ELSE -1 END DESC
+            -- The furthest status; between two final ones in one batch, the provider's
+            -- last word (a later batch never changes a final one).
+            ORDER BY s.message_id, CASE s.status {rank} ELSE -1 END DESC,
+                     s.received_at DESC, s.id DESC
         ), moved AS (
             UPDATE outreach_outboundmessage m
             SET status = CASE WHEN best.read_too AND best.status IN ('delivered', 'sent')

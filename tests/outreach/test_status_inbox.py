@@ -1,8 +1,10 @@
 """Status reports wait in an inbox and are applied in batches: once each, only forward."""
 
 import threading
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -188,3 +190,34 @@ def test_delivered_and_read_in_one_batch_end_at_read(twilio_channel, handed_over
 
     message.refresh_from_db()
     assert message.status == OutboundStatus.READ
+
+
+@pytest.mark.parametrize(
+    ("first", "then"), [("delivered", "undelivered"), ("undelivered", "delivered")]
+)
+def test_of_two_final_reports_in_one_batch_the_last_received_stands(
+    twilio_channel, handed_over, first, then
+):
+    message = handed_over("SMt")
+    now = timezone.now()
+    with time_machine.travel(now + timedelta(seconds=5), tick=False):  # stored first, came last
+        receive(twilio_channel, "SMt", then, "30003" if then == "undelivered" else "")
+    with time_machine.travel(now, tick=False):
+        receive(twilio_channel, "SMt", first, "30003" if first == "undelivered" else "")
+
+    status_reports_apply()
+
+    message.refresh_from_db()
+    assert message.status == then
+
+
+def test_a_final_report_in_a_later_batch_changes_nothing(twilio_channel, handed_over):
+    message = handed_over("SMu")
+    receive(twilio_channel, "SMu", "delivered")
+    status_reports_apply()
+
+    receive(twilio_channel, "SMu", "undelivered", "30003")
+    status_reports_apply()
+
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
