@@ -1,21 +1,12 @@
 """Canonical JSON and its sha256: how a library version, a lexicon term or a preset is named
-by its content, the same on every server (and what a signed bundle's hashes are checked by)."""
+by its content, the same on every server (and what a signed bundle's hashes are checked by).
+The hash itself is outreach's (presets live there, and outreach never imports campaigns)."""
 
-import hashlib
-import json
 from typing import Any
 
+from outreach.content_hash import canonical_json, content_hash
 
-def canonical_json(value: Any) -> bytes:
-    """One byte string per value: keys sorted, no spaces, UTF-8, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
-
-
-def content_hash(value: Any) -> str:
-    """The sha256 of the value's canonical JSON, in hex."""
-    return hashlib.sha256(canonical_json(value)).hexdigest()
+__all__ = ["canonical_json", "content_hash", "term_content", "version_content"]
 
 
 def version_content(

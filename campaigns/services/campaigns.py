@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from campaigns.models import BlackoutWindow, Campaign
 from outreach.errors import InvalidInput
 from outreach.models import Membership, Organization, Region, Role, User
+from outreach.selectors.presets import campaign_defaults, preset_for, presets
 
 CAMPAIGN_FIELDS = (
     "name",
@@ -29,20 +30,6 @@ CAMPAIGN_FIELDS = (
     "opt_out_footer_every",
 )
 
-# What Kenya's regulator and operators require of bulk SMS: 08:00-18:00 EAT only, opt-in
-# only (Amani sends only to subscribers who opted in), a working opt-out, English and Kiswahili.
-PRESETS: dict[str, dict[str, Any]] = {
-    "KE": {
-        "country": "KE",
-        "timezone": "Africa/Nairobi",
-        "default_language": "en",
-        "languages": ["en", "sw"],
-        "quiet_start": dt.time(18, 0),
-        "quiet_end": dt.time(8, 0),
-        "opt_out_footer_every": 1,
-    },
-}
-
 
 @transaction.atomic
 def campaign_create(
@@ -53,19 +40,30 @@ def campaign_create(
     blackouts: list[dict[str, Any]] | None = None,
     **fields: Any,
 ) -> Campaign:
-    """Create a campaign; a preset (e.g. "KE") fills in what the country requires."""
-    if preset is not None and preset not in PRESETS:
-        raise InvalidInput(f"Unknown preset; choose one of {', '.join(PRESETS)}.", field="preset")
+    """Create a campaign; a country preset (e.g. "KE", "MX") fills in what the country requires.
+
+    From the preset: country, time zone, languages, quiet hours (outside its sending window),
+    the opt-out footer and, when the caller gives no election_date, its next election's
+    polling day with that election's silence as a blackout (unless the caller gives
+    blackouts). What the caller gives wins.
+    """
+    defaults = _preset_defaults(preset) if preset is not None else {}
+    preset_blackouts = defaults.pop("blackouts", None)
+    if "election_date" in fields:  # the caller's election: its silence is the caller's to give
+        defaults.pop("election_date", None)
+        preset_blackouts = None
     values = {
         "country": organization.country,
         "timezone": organization.timezone,
         "default_language": organization.default_language,
         "languages": list(organization.languages),
-        **(PRESETS[preset] if preset else {}),
+        **defaults,
         **fields,
     }
     campaign = Campaign(organization=organization, created_by=created_by)
     campaign = _apply(campaign, values)
+    if blackouts is None:
+        blackouts = preset_blackouts
     if blackouts is not None:
         blackouts_replace(campaign=campaign, windows=blackouts)
     return campaign
@@ -113,6 +111,14 @@ def blackouts_replace(*, campaign: Campaign, windows: list[dict[str, Any]]) -> l
         )
     campaign.blackouts.all().delete()
     return BlackoutWindow.objects.bulk_create(rows)
+
+
+def _preset_defaults(preset: str) -> dict[str, Any]:
+    held = preset_for(preset) if isinstance(preset, str) else None
+    if held is None:
+        known = ", ".join(p.country for p in presets()) or "none held: run manage.py presets_load"
+        raise InvalidInput(f"Unknown preset; choose one of {known}.", field="preset")
+    return campaign_defaults(held)
 
 
 def _apply(campaign: Campaign, fields: dict[str, Any]) -> Campaign:

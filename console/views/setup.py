@@ -26,7 +26,7 @@ from outreach.api.keywords import KeywordSerializer
 from outreach.channel_kinds import KINDS, TWILIO_KINDS
 from outreach.keywords import Intent
 from outreach.models import Channel, ChannelKind, Keyword, Membership, Region, Role
-from outreach.presets.kenya import REGION_PRESETS
+from outreach.selectors.presets import region_preset_names
 from outreach.services.channels import (
     REQUIRED_OF_KIND,
     channel_create,
@@ -160,10 +160,13 @@ class RegionForm(forms.Form):
         self.fields["parent"].queryset = Region.objects.filter(organization=organization)
 
 
+def _region_preset_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in region_preset_names()]
+
+
 class PresetForm(forms.Form):
-    preset = forms.ChoiceField(
-        choices=[(name, name) for name in sorted(REGION_PRESETS)], label=gettext_lazy("Preset")
-    )
+    # Read when the form is drawn: the presets are rows (KE-counties, MX-states …).
+    preset = forms.ChoiceField(choices=_region_preset_choices, label=gettext_lazy("Preset"))
 
 
 # --- channels ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from outreach.api.viewsets import OrganizationScopedViewSet
 from outreach.channel_kinds import TWILIO_KINDS
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Region
-from outreach.presets.kenya import REGION_PRESETS
 from outreach.selectors.inbound import inbound_replies
 from outreach.services.channels import channel_create, channel_update, regions_load_preset
 from outreach.services.inbound import inbound_receive
@@ -268,7 +267,11 @@ class RegionSerializer(serializers.ModelSerializer):
 
 
 class RegionPresetSerializer(StrictInputSerializer):
-    preset = serializers.ChoiceField(choices=sorted(REGION_PRESETS))
+    preset = serializers.CharField(
+        max_length=40,
+        help_text="A region list from a country preset this server holds; shipped: "
+        "KE-counties (Kenya's 47 counties) and MX-states (Mexico's 31 states and Mexico City).",
+    )
 
 
 class RegionViewSet(

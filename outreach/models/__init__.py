@@ -15,6 +15,7 @@ from .messages import (
     SystemReply,
 )
 from .organizations import Membership, Organization, OrganizationOwned, Role
+from .presets import CountryPreset
 from .subscribers import (
     AgeBand,
     AnonymousTally,
@@ -45,6 +46,7 @@ __all__ = [
     "ConsentSource",
     "ConsentStatus",
     "Contact",
+    "CountryPreset",
     "FallbackDue",
     "Gender",
     "InboundIntent",

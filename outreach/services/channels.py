@@ -8,8 +8,8 @@ from outreach.addresses import provider_address
 from outreach.channel_kinds import spec_of
 from outreach.errors import InvalidInput
 from outreach.models import Channel, ChannelKind, Organization, Region
-from outreach.presets.kenya import REGION_PRESETS
 from outreach.selectors.channels import forget_webhook_channels
+from outreach.selectors.presets import region_preset, region_preset_names
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -64,17 +64,22 @@ def channel_update(*, channel: Channel, **changes: object) -> Channel:
 
 @transaction.atomic
 def regions_load_preset(*, organization: Organization, preset: str) -> int:
-    """Add a preset list of regions (e.g. Kenya's 47 counties); existing names are kept."""
-    if preset not in REGION_PRESETS:
+    """Add a country preset's list of regions (KE-counties: Kenya's 47 counties, MX-states:
+    Mexico's 32 federal entities); existing names are kept."""
+    found = region_preset(preset) if isinstance(preset, str) else None
+    if found is None:
         raise InvalidInput(
-            f"Unknown preset; choose one of {', '.join(REGION_PRESETS)}.", field="preset"
+            f"Unknown preset; choose one of {', '.join(region_preset_names())}.", field="preset"
         )
-    kind, regions = REGION_PRESETS[preset]
-    existing = set(Region.objects.filter(organization=organization).values_list("name", flat=True))
+    kind, regions = found
+    existing = {
+        name.casefold()
+        for name in Region.objects.filter(organization=organization).values_list("name", flat=True)
+    }
     new = [
-        Region(organization=organization, name=name, kind=kind, aliases=list(aliases))
-        for name, aliases in regions
-        if name not in existing
+        Region(organization=organization, name=item["name"], kind=kind, aliases=item["aliases"])
+        for item in regions
+        if item["name"].casefold() not in existing
     ]
     Region.objects.bulk_create(new)
     return len(new)
