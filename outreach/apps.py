@@ -11,7 +11,3 @@ class OutreachConfig(AppConfig):
 
         # A flush (a test's, an operator's) empties the presets table: the shipped ones return.
         post_migrate.connect(presets_fill_missing, sender=self)
-
-    def ready(self) -> None:
-        # Stamps each Celery task message with its publish time (the queues' age in /metrics).
-        from outreach import metrics  # noqa: F401
