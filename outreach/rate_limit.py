@@ -13,12 +13,14 @@ from functools import cache
 
 import redis
 
+from outreach.metrics import RATE_LIMIT_REFUSALS_KEY
 from outreach.outage_log import warn_outage
 from outreach.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] bucket; ARGV: rate per second, cost. Returns seconds to wait ("0" when granted).
+# KEYS[1] bucket, KEYS[2] the refusals counted for /metrics; ARGV: rate per second, cost, the
+# channel id. Returns seconds to wait ("0" when granted).
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
@@ -34,6 +36,7 @@ if tokens >= needed then
   tokens = tokens - cost
 else
   wait = (needed - tokens) / rate
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
 redis.call('EXPIRE', KEYS[1], 60)
@@ -48,7 +51,10 @@ def take(*, channel_id: int, cost: int, per_second: int) -> float:
         return 0.0
     try:
         # Redis's clock, read inside the script: one clock for every worker.
-        wait = _script()(keys=[f"amani:bucket:channel:{channel_id}"], args=[per_second, cost])
+        wait = _script()(
+            keys=[f"amani:bucket:channel:{channel_id}", RATE_LIMIT_REFUSALS_KEY],
+            args=[per_second, cost, channel_id],
+        )
     except redis.RedisError:
         # Redis holds no data: without it, each process keeps a share of the rate itself.
         return _local_take(channel_id, cost, per_second)

@@ -296,3 +296,5 @@ LOGGING = {
 
 # Health: how long each readiness probe may take before it counts as down.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=1.0)
+# The bearer token Prometheus scrapes /metrics with; empty: there is no /metrics (404).
+AMANI_METRICS_TOKEN = env.str("AMANI_METRICS_TOKEN", default="")

@@ -1,3 +1,4 @@
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 from outreach.models.channels import Channel
@@ -178,6 +179,9 @@ class OutboundMessage(OrganizationOwned):
                 condition=models.Q(status="queued"),
                 name="outbound_queued_claim_order",
             ),
+            # /metrics counts the last day's messages by status: a BRIN index (a few pages
+            # however long the history, next to nothing per insert) finds that day's pages.
+            BrinIndex(fields=["created_at"], name="outbound_created_brin", autosummarize=True),
         ]
         constraints = [
             # At most one message per (wave, subscriber, channel), ever: fan-out can re-run.

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from outreach import rate_limit
+from outreach import metrics, rate_limit
 from outreach.channels.base import SendResult, TransportError
 from outreach.models import Channel, OutboundMessage, OutboundStatus
 from outreach.send_gates import KeptHolds
@@ -252,11 +252,14 @@ def _groups(
 
 
 def _take_tokens(channel: Channel, cost: int, keep: _LeaseKeeper) -> None:
+    slept = 0.0
     while (wait := rate_limit.take(
         channel_id=channel.pk, cost=cost, per_second=channel.messages_per_second
     )) > 0:  # fmt: skip
         time.sleep(min(wait, 1.0))
+        slept += min(wait, 1.0)
         keep.tick()
+    metrics.rate_limit_waited(channel_id=channel.pk, seconds=slept)
 
 
 def _record(

@@ -23,7 +23,7 @@ from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from outreach import rate_limit, send_gates
+from outreach import metrics, rate_limit, send_gates
 from outreach.channel_kinds import TWILIO_KINDS
 from outreach.channels.base import NO_LOOKUP, SendResult, TemplateCall, TransportError
 from outreach.channels.registry import adapter_for
@@ -405,6 +405,7 @@ def message_failed(message: OutboundMessage, error: TransportError) -> SendOutco
             channel=message.channel,
             evidence={"provider_error": error.provider_code},
         )
+    metrics.provider_refused(channel_kind=message.channel.kind, code=error.provider_code)
     unknown_since = message.outcome_unknown_since
     if error.outcome_unknown and unknown_since is None:
         unknown_since = message.in_flight_at or timezone.now()
@@ -477,7 +478,9 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
     """  # noqa: S608 - only placeholders are interpolated
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, OutboundStatus.SENDING])
-        recorded = cursor.rowcount
+        recorded_ids = {row[0] for row in cursor.fetchall()}
+    recorded = len(recorded_ids)
+    metrics.messages_sent(m.channel.kind for m, _ in sent if m.pk in recorded_ids)
     if recorded < len(sent):
         logger.warning(
             "%s sends were not recorded: their claim was taken back", len(sent) - recorded

@@ -6,6 +6,7 @@ we cannot take (the view raises InvalidInput before it writes) gets 400 naming t
 """
 
 import logging
+import time
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
@@ -13,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from outreach import metrics
 from outreach.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,17 @@ logger = logging.getLogger(__name__)
 class WebhookView(View):
     http_method_names = ["post"]
     provider = "unknown"
+
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        started = time.perf_counter()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Named by its route (twilio-status, telegram-update …), never by its channel.
+            webhook = request.resolver_match.url_name if request.resolver_match else ""
+            metrics.webhook_handled(
+                webhook=webhook or self.provider, seconds=time.perf_counter() - started
+            )
 
     def post(self, request: HttpRequest, **kwargs: object) -> HttpResponse:
         context = self.load(request, **kwargs)
