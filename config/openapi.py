@@ -36,9 +36,9 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("segments", "regions"),
     ),
     "Campaigns and waves": (
-        "Campaigns around an election, and their waves: compose in several languages, review "
-        "(two people), schedule, pause, resume, cancel.",
-        ("campaigns", "waves"),
+        "Campaigns around an election, the country presets they start from, and their waves: "
+        "compose in several languages, review (two people), schedule, pause, resume, cancel.",
+        ("campaigns", "waves", "presets"),
     ),
     "Networks and library": (
         "Networks of organizations that share vetted templates and lexicons, and the signed "

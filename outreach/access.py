@@ -35,6 +35,7 @@ class Action(StrEnum):
     SEE_KEYWORDS = "keywords.see"
     CHANGE_KEYWORDS = "keywords.change"  # the organization's own keywords
     SEE_ORGANIZATION = "organization.see"
+    SEE_PRESETS = "presets.see"  # the country presets this server holds (not personal)
     SETUP = "setup.change"  # channels, members and roles, the organization's settings
     SEE_MEMBERS = "members.see"
     SEE_REPORTS = "reports.see"  # aggregates only
@@ -64,6 +65,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SEE_KEYWORDS: STAFF_ROLES,
     Action.CHANGE_KEYWORDS: MANAGERS,
     Action.SEE_ORGANIZATION: STAFF_ROLES,
+    Action.SEE_PRESETS: STAFF_ROLES,
     Action.SETUP: ADMINS,
     Action.SEE_MEMBERS: MANAGERS,
     Action.SEE_REPORTS: REPORT_READERS,

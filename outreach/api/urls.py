@@ -6,6 +6,7 @@ from outreach.api import (
     channels,
     conversations,
     keywords,
+    presets,
     safeguarding,
     subscriber_import,
     subscribers,
@@ -19,6 +20,7 @@ router.register("channels", channels.ChannelViewSet, basename="channel")
 router.register("regions", channels.RegionViewSet, basename="region")
 router.register("subscribers", subscribers.SubscriberViewSet, basename="subscriber")
 router.register("keywords", keywords.KeywordViewSet, basename="keyword")
+router.register("presets", presets.PresetViewSet, basename="preset")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
