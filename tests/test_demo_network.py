@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -31,10 +32,12 @@ from campaigns.models import (
     NetworkMember,
     TemplateVersion,
     Wave,
+    WaveRollup,
     WaveStatus,
 )
 from campaigns.selectors.library import network_members, review_queue
 from campaigns.selectors.library_outcomes import version_outcomes
+from config.celery import app as celery_app
 from outreach.models import Organization, OutboundMessage, User
 
 EAT = ZoneInfo("Africa/Nairobi")
@@ -151,7 +154,7 @@ def test_once_the_demo_beat_delivered_the_wave_the_library_publishes_its_outcome
     exact = version_outcomes(version, suppress=False)
     published = version_outcomes(version)
     # Sixty people of three counties: far more than the network's k of 10.
-    assert exact["figures"]["targeted"] == 60
+    assert exact["figures"]["targeted"] == 60, what_the_wave_holds(wave)
     assert exact["figures"]["delivered"] > 50
     assert published["suppressed"] is False
     assert published["adopters"] == 1
@@ -215,3 +218,20 @@ def test_seeding_again_adds_nothing_and_keeps_the_wave(printed):
         for model in (Network, NetworkMember, LibraryTemplate, TemplateVersion, LexiconTerm)
     ] + [LibraryReview.objects.count(), Adoption.objects.count(), Wave.objects.count()] == counts
     assert len(LOGIN.findall(again)) == 2
+
+
+def what_the_wave_holds(wave: Wave) -> dict:
+    """Why a wave's outcomes could be missing: its messages, its cells and when they were
+    counted (a failure message, read when the assertion above fails)."""
+    wave.refresh_from_db()
+    return {
+        "messages": dict(
+            OutboundMessage.objects.filter(wave_id=wave.pk)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+        ),
+        "cells": WaveRollup.objects.filter(wave_id=wave.pk).count(),
+        "fanned_out_at": wave.fanned_out_at,
+        "rolled_up_at": wave.rolled_up_at,
+        "eager": celery_app.conf.task_always_eager,
+    }
