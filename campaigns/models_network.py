@@ -175,7 +175,19 @@ class TemplateVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_reason = models.CharField(max_length=500, blank=True)
+    withdrawn_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why it was withdrawn or deprecated."
+    )
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_by_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who withdrew or deprecated it, and for which organization (as text: it "
+        "travels with bundles).",
+    )
     origin = models.JSONField(default=dict, blank=True, help_text="Provenance when imported.")
 
     class Meta:

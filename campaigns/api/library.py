@@ -267,7 +267,11 @@ class VersionDetailSerializer(VersionSummarySerializer):
     adoptions = serializers.SerializerMethodField(help_text="Waves it was adopted into.")
     outcomes = serializers.SerializerMethodField()
     withdrawn_at = serializers.DateTimeField(allow_null=True)
-    withdrawn_reason = serializers.CharField()
+    deprecated_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_reason = serializers.CharField(help_text="Why it was withdrawn or deprecated.")
+    ended_by_name = serializers.CharField(
+        help_text="Who withdrew or deprecated it, for which organization (empty while it stands)."
+    )
 
     @extend_schema_field(TranslationSerializer(many=True))
     def get_translations(self, version: TemplateVersion) -> list[dict[str, Any]]:

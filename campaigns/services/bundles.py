@@ -211,6 +211,12 @@ def _checked_version(item: Any, at: str, template_uid: str) -> dict[str, Any]:
         "withdrawn_reason": _text(
             {"r": item.get("withdrawn_reason", "")}, "r", f"{at}.withdrawn_reason", 500, blank=True
         ),
+        # Who ended it there, and when (bundles of before these were kept may lack them).
+        "withdrawn_at": _time(item, "withdrawn_at", at, optional=True),
+        "deprecated_at": _time(item, "deprecated_at", at, optional=True),
+        "ended_by_name": _text(
+            {"n": item.get("ended_by_name", "")}, "n", f"{at}.ended_by_name", 200, blank=True
+        ),
         "countries": [
             _code(code, f"{at}.countries.{i}")
             for i, code in enumerate(_list(item, "countries", at))
@@ -357,6 +363,9 @@ def _import_version(
         content_hash=item["content_hash"],
         state=item["state"],
         withdrawn_reason=item["withdrawn_reason"],
+        withdrawn_at=item["withdrawn_at"],
+        deprecated_at=item["deprecated_at"],
+        ended_by_name=item["ended_by_name"],
         countries=item["countries"],
         proposed_at=item["proposed_at"],
         origin=origin,
@@ -378,14 +387,19 @@ def _follow_origin(held: TemplateVersion, item: dict[str, Any], summary: ImportS
     from campaigns.services.library import version_withdrawn_elsewhere
 
     if item["state"] == VersionState.WITHDRAWN:
-        version_withdrawn_elsewhere(version=held, reason=item["withdrawn_reason"])
+        version_withdrawn_elsewhere(
+            version=held, reason=item["withdrawn_reason"], by_name=item["ended_by_name"]
+        )
         summary.withdrawn += 1
     else:
         held.country_states.filter(state=CountryState.APPROVED).update(
             state=CountryState.DEPRECATED
         )
         held.state = VersionState.DEPRECATED
-        held.save(update_fields=["state"])
+        held.withdrawn_reason = item["withdrawn_reason"]
+        held.deprecated_at = item["deprecated_at"] or timezone.now()
+        held.ended_by_name = item["ended_by_name"]
+        held.save(update_fields=["state", "withdrawn_reason", "deprecated_at", "ended_by_name"])
         summary.deprecated += 1
 
 

@@ -239,7 +239,11 @@ def version_deprecate(
     )
     version.state = VersionState.DEPRECATED
     version.withdrawn_reason = str(reason or "")[:500]
-    version.save(update_fields=["state", "withdrawn_reason"])
+    version.deprecated_at = timezone.now()
+    version.ended_by, version.ended_by_name = by, _who(by, organization)
+    version.save(
+        update_fields=["state", "withdrawn_reason", "deprecated_at", "ended_by", "ended_by_name"]
+    )
     return version
 
 
@@ -255,27 +259,34 @@ def version_withdraw(
         raise InvalidInput("Say why it is withdrawn: adopters are told.", field="reason")
     if version.state == VersionState.WITHDRAWN:
         raise InvalidInput("The version is withdrawn already.", field="state")
-    return _withdraw(version, reason)
+    version.ended_by = by
+    return _withdraw(version, reason, _who(by, organization))
 
 
 @transaction.atomic
-def version_withdrawn_elsewhere(*, version: TemplateVersion, reason: str) -> TemplateVersion:
+def version_withdrawn_elsewhere(
+    *, version: TemplateVersion, reason: str, by_name: str = ""
+) -> TemplateVersion:
     """An imported version its origin server withdrew (a later bundle says so): withdraw it
-    here too, telling this server's adopters."""
+    here too, telling this server's adopters; `by_name` is who withdrew it there."""
     version = _locked(version)
     if version.state == VersionState.WITHDRAWN:
         return version
-    return _withdraw(version, str(reason or "").strip() or "Withdrawn by its origin.")
+    reason = str(reason or "").strip() or "Withdrawn by its origin."
+    return _withdraw(version, reason, by_name)
 
 
-def _withdraw(version: TemplateVersion, reason: str) -> TemplateVersion:
+def _withdraw(version: TemplateVersion, reason: str, by_name: str) -> TemplateVersion:
     now = timezone.now()
     version.state, version.withdrawn_at, version.withdrawn_reason = (
         VersionState.WITHDRAWN,
         now,
         reason[:500],
     )
-    version.save(update_fields=["state", "withdrawn_at", "withdrawn_reason"])
+    version.ended_by_name = by_name[:200]
+    version.save(
+        update_fields=["state", "withdrawn_at", "withdrawn_reason", "ended_by", "ended_by_name"]
+    )
     version.country_states.update(state=CountryState.WITHDRAWN)
     for adoption in version.adoptions.select_related("wave", "organization"):
         _hold(adoption, version, reason, now)
@@ -541,6 +552,11 @@ def _choice(value: Any, allowed: list[str], field: str) -> str:
 def _may(by: User, organization: Organization, action: Action, message: str) -> None:
     if not may(role_in(by, organization.pk), action):
         raise NotAllowed(message)
+
+
+def _who(by: User, organization: Organization) -> str:
+    """A decision's author as the review log names one: the person, for their organization."""
+    return f"{by.get_full_name() or by.get_username()} ({organization.name})"
 
 
 def _owner(template: LibraryTemplate, organization: Organization, by: User) -> None:

@@ -371,6 +371,9 @@ class TestWithdrawalTravels:
         assert summary["withdrawn"] == 1
         assert imported.state == "withdrawn"
         assert "mocking" in imported.withdrawn_reason
+        who = f"{world.author.manager.get_username()} ({world.author.organization.name})"
+        assert imported.ended_by_name == who  # who withdrew it there
+        assert imported.ended_by is None  # no person of this server
         assert wave.status == "draft"
         assert wave.library_adoption.flagged_at is not None
         assert NetworkNotice.objects.filter(

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 
 from campaigns.models import (
     CountryState,
@@ -341,6 +342,32 @@ class TestAdoptForkWithdraw:
         assert "mocking" in notice.text
         assert TemplateVersion.objects.get(pk=version.pk).state == VersionState.WITHDRAWN
         assert adoptable_versions(world.second.organization, wave.campaign) == []
+
+    def test_a_withdrawal_and_a_deprecation_say_who_when_and_why(self, world):
+        withdrawn, deprecated = approved_version(world), approved_version(world, name="Vote, v2")
+        by, organization = world.author.manager, world.author.organization
+        who = f"{by.get_username()} ({organization.name})"
+        at = dt.datetime(2027, 7, 1, 9, 30, tzinfo=dt.UTC)
+
+        with time_machine.travel(at, tick=False):
+            library.version_withdraw(
+                version=withdrawn, organization=organization, by=by, reason="A wrong date."
+            )
+            library.version_deprecate(
+                version=deprecated, organization=organization, by=by, reason="Version 2 is out."
+            )
+
+        withdrawn.refresh_from_db()
+        deprecated.refresh_from_db()
+        assert (withdrawn.withdrawn_at, withdrawn.ended_by, withdrawn.ended_by_name) == (
+            at,
+            by,
+            who,
+        )
+        assert withdrawn.withdrawn_reason == "A wrong date."
+        assert (deprecated.deprecated_at, deprecated.ended_by_name) == (at, who)
+        assert deprecated.withdrawn_at is None
+        assert deprecated.withdrawn_reason == "Version 2 is out."
 
     def test_an_organization_that_left_keeps_its_adopted_waves(self, world):
         version = approved_version(world)

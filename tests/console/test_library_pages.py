@@ -508,6 +508,9 @@ def test_withdrawing_tells_the_adopter_and_flags_its_unsent_wave(world):
         follow=True,
     )
     assert "Withdrawn: A figure in it turned out wrong." in page(withdrawn)
+    assert f"— {world.author.manager.get_username()} ({world.author.organization.name})" in (
+        page(withdrawn)
+    )
 
     network_page = page(signed_in(world.second.manager).get("/console/network/"))
     notice = NetworkNotice.objects.get(organization=world.second.organization, kind="withdrawn")

@@ -77,14 +77,14 @@ def make_network_world(name: str = "East Africa Peace Network") -> NetworkWorld:
 
 
 def proposed_version(
-    world: NetworkWorld, *, countries: tuple[str, ...] = ("KE",)
+    world: NetworkWorld, *, countries: tuple[str, ...] = ("KE",), name: str = "Vote in peace"
 ) -> TemplateVersion:
     """A two-language template by the first member, proposed for review."""
     version = library.template_create(
         network=world.network,
         organization=world.author.organization,
         by=world.author.manager,
-        name="Vote in peace",
+        name=name,
         purpose="peaceful_voting",
         translations=TEXTS,
         age_band="18_24",
@@ -110,9 +110,9 @@ def approve(world: NetworkWorld, version: TemplateVersion, member: Member, count
     )
 
 
-def approved_version(world: NetworkWorld) -> TemplateVersion:
+def approved_version(world: NetworkWorld, *, name: str = "Vote in peace") -> TemplateVersion:
     """A version the two other members approved for Kenya."""
-    version = proposed_version(world)
+    version = proposed_version(world, name=name)
     approve(world, version, world.second)
     approve(world, version, world.third)
     version.refresh_from_db()

@@ -291,6 +291,10 @@ class TestAdoptForkWithdraw:
         assert withdrawn.status_code == 200, withdrawn.json()
         assert withdrawn.json()["state"] == "withdrawn"
         assert withdrawn.json()["withdrawn_reason"] == "A fact was wrong."
+        author = world.author
+        assert withdrawn.json()["ended_by_name"] == (
+            f"{author.manager.get_username()} ({author.organization.name})"
+        )
         notices = adopter.get("/api/v1/library/notices/?unread=true").json()["results"]
         notice = next(n for n in notices if n["kind"] == "withdrawn")
         assert notice["wave"] == wave
