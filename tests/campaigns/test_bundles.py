@@ -38,6 +38,7 @@ from campaigns.services.campaigns import campaign_create
 from campaigns.services.segments import segment_create
 from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import ChannelKind, Role
+from outreach.selectors import presets
 from outreach.services.channels import channel_create
 from tests.support.network import approved_version, make_network_world
 
@@ -287,7 +288,6 @@ class TestImport:
         }
 
     def test_presets_travel_and_one_held_here_differently_is_kept(self, world, elsewhere):
-        presets = pytest.importorskip("outreach.selectors.presets")
         bundle = bundle_export(
             network=elsewhere, organization=world.second.organization, by=world.second.admin
         )
@@ -309,6 +309,20 @@ class TestImport:
             presets.preset_as_data(presets.preset_for("KE"))["name"]
             != changed["presets"][index]["data"]["name"]
         )
+
+    def test_a_preset_this_server_lacks_comes_in_with_its_origin(self, world, elsewhere):
+        bundle = bundle_export(
+            network=elsewhere, organization=world.second.organization, by=world.second.admin
+        )
+        presets.preset_for("MX").delete()  # as a server that never held Mexico's
+
+        summary = import_into(elsewhere, world, bundle)
+
+        mexico = presets.preset_for("MX")
+        assert summary["created"]["presets"] == 1
+        assert summary["unchanged"]["presets"] == len(bundle["presets"]) - 1
+        assert bundles.content_hash(presets.preset_as_data(mexico)) == mexico.content_hash
+        assert {"server", "key_id", "exported_at", "bundle_hash"} <= set(mexico.origin)
 
     @pytest.mark.parametrize(
         ("raw", "field"),
