@@ -200,6 +200,21 @@ def test_a_manager_adds_a_region_and_loads_the_counties(organization, console_as
     assert "exists already" in field_errors(again.content.decode(), "name")
 
 
+def test_the_regions_page_offers_every_presets_region_list(organization, console_as):
+    manager = console_as(organization, Role.MANAGER)
+
+    page = manager.get("/console/setup/regions/").content.decode()
+    loaded = manager.post("/console/setup/regions/preset/", {"preset": "MX-states"})
+    unknown = manager.post("/console/setup/regions/preset/", {"preset": "TZ-regions"})
+
+    assert 'value="KE-counties"' in page
+    assert 'value="MX-states"' in page
+    assert loaded.status_code == 302
+    assert Region.objects.filter(organization=organization, kind="state").count() == 32
+    assert unknown.status_code == 400
+    assert field_errors(unknown.content.decode(), "preset")
+
+
 def test_a_reviewer_sees_no_channels(organization, console_as):
     assert console_as(organization, Role.REVIEWER).get("/console/setup/").status_code == 403
 
