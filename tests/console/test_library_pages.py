@@ -4,6 +4,7 @@ through the console's forms; one approval is not enough and the owner cannot app
 own; an adopter sees the version go into its wave, and is told when it is withdrawn."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -229,6 +230,20 @@ def test_a_refused_template_shows_the_fields_error_and_saves_nothing(
     assert f'data-field="{field}"' in body
     assert message in body
     assert counts() == before
+    assert_points_at_its_error(body, field)
+
+
+def assert_points_at_its_error(body: str, field: str) -> None:
+    """A refused field names its error (and help text) by id, so a screen reader reads it."""
+    described = re.search(
+        rf'(?:name="{field}"|data-field-group="{field}")[^>]*aria-describedby="([^"]+)"|'
+        rf'aria-describedby="([^"]+)"[^>]*(?:name="{field}"|data-field-group="{field}")',
+        body,
+    )
+    assert described, f"the refused {field} does not point at its error"
+    for named in (described.group(1) or described.group(2)).split():
+        assert f'id="{named}"' in body, f"{field} points at {named}, which is not on the page"
+    assert f'id="id_{field}_error"' in body
 
 
 def test_a_reviewer_may_not_write_a_template(world):
@@ -381,6 +396,7 @@ def test_a_refused_review_shows_the_fields_error_and_logs_nothing(world, changes
     assert f'data-field="{field}"' in body
     assert message in body
     assert counts() == before
+    assert_points_at_its_error(body, field)
 
 
 def test_a_request_for_changes_needs_no_ticks_and_goes_back_to_the_authors(world):

@@ -27,7 +27,7 @@ def admin(organization, console_as):
 
 
 def field_errors(html: str, field: str) -> str:
-    found = re.search(rf'<ul class="errorlist" data-field="{field}">(.*?)</ul>', html, re.S)
+    found = re.search(rf'<ul class="errorlist" data-field="{field}"[^>]*>(.*?)</ul>', html, re.S)
     return found.group(1) if found else ""
 
 
@@ -140,8 +140,11 @@ def test_adding_a_member_shows_their_first_password_once(organization, admin):
 def test_a_taken_username_is_shown_next_to_the_field(organization, admin):
     response = admin.post("/console/setup/members/", {"username": "pyk-admin", "role": "manager"})
 
+    html = response.content.decode()
     assert response.status_code == 400
-    assert "is taken" in field_errors(response.content.decode(), "username")
+    assert "is taken" in field_errors(html, "username")
+    described = re.search(r'name="username"[^>]*aria-describedby="([^"]+)"', html).group(1)
+    assert all(f'id="{named}"' in html for named in described.split())  # read with the field
 
 
 def test_the_last_admin_cannot_step_down(organization, admin):
