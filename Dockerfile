@@ -14,6 +14,7 @@ COPY pyproject.toml README.md ./
 COPY config ./config
 COPY outreach ./outreach
 COPY campaigns ./campaigns
+COPY console ./console
 RUN pip install .
 COPY manage.py ./
 

@@ -149,3 +149,22 @@ def _get(port: int, url: str, referer: str | None = None) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     connection.request("GET", url, headers={"Referer": referer} if referer else {})
     return connection.getresponse().status
+
+
+def test_the_image_holds_every_app_of_ours_and_its_templates():
+    """The Dockerfile copies each of our installed apps (the console too), and the package
+    data keeps their templates, static files and catalogues in a wheel."""
+    from django.conf import settings
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\S+) \./", dockerfile, re.M))
+    ours = {app for app in settings.INSTALLED_APPS if (ROOT / app / "apps.py").exists()}
+    assert ours >= {"outreach", "campaigns", "console"}
+    assert ours <= copied, f"the image lacks {sorted(ours - copied)}"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for app in ours:
+        for folder in ("templates", "static", "locale"):
+            if (ROOT / app / folder).is_dir():
+                assert re.search(rf'^"?{app}"? = \[[^\]]*"{folder}/', pyproject, re.M), (
+                    f"{app}/{folder} is not package data"
+                )
