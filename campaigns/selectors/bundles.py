@@ -6,8 +6,6 @@ approved lexicon terms with their reviews; and this server's country presets. Pe
 only as the names on the review log: no user ids, no emails, no phone numbers.
 """
 
-import importlib
-import importlib.util
 from typing import Any
 
 from django.db.models import Prefetch, Q
@@ -30,6 +28,7 @@ from outreach.access import Action, may
 from outreach.errors import NotAllowed
 from outreach.models import Organization, User
 from outreach.selectors.organizations import role_in
+from outreach.selectors.presets import preset_as_data, presets
 
 EXPORTED_STATES = (VersionState.APPROVED, VersionState.DEPRECATED)
 # A withdrawn version that was approved somewhere travels too, so importers withdraw it.
@@ -162,14 +161,10 @@ def _review(review: LibraryReview) -> dict[str, Any]:
 
 
 def _presets() -> list[dict[str, Any]]:
-    """This server's country presets, each with the hash of its data (once presets exist)."""
-    if importlib.util.find_spec("outreach.selectors.presets") is None:
-        return []
-    presets = importlib.import_module("outreach.selectors.presets")  # once presets are data
-
+    """This server's country presets, each with the hash of its data."""
     exported = []
-    for preset in presets.presets():
-        data = presets.preset_as_data(preset)
+    for preset in presets():
+        data = preset_as_data(preset)
         exported.append({"data": data, "content_hash": content_hash(data)})
     return exported
 

@@ -8,14 +8,12 @@ reviews are copied as text, since their people live on the other server. Importi
 bundle again changes nothing; a uid this server holds with other content is refused.
 """
 
-import importlib
-import importlib.util
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -41,9 +39,11 @@ from campaigns.models import (
 )
 from campaigns.services.network import active_member
 from outreach.access import Action, may
-from outreach.errors import InvalidInput, NotAllowed, NotFound
+from outreach.errors import InvalidInput, NotAllowed
 from outreach.models import AgeBand, Organization, User
 from outreach.selectors.organizations import role_in
+from outreach.selectors.presets import preset_as_data, preset_for
+from outreach.services.presets import preset_upsert
 from outreach.validators import validate_country_code, validate_language_code
 
 IMPORTED_STATES = (VersionState.APPROVED, VersionState.DEPRECATED, VersionState.WITHDRAWN)
@@ -440,20 +440,12 @@ def _copy_reviews(
 def _import_preset(
     item: dict[str, Any], at: str, origin: dict[str, Any], summary: ImportSummary
 ) -> None:
-    if importlib.util.find_spec("outreach.services.presets") is None:
-        summary.presets_kept.append(str(item["country"]))  # this server keeps presets in code
-        return
-    preset_selectors = importlib.import_module("outreach.selectors.presets")
-    preset_upsert = importlib.import_module("outreach.services.presets").preset_upsert
-    try:
-        held = preset_selectors.preset_for(item["country"])
-    except (LookupError, ObjectDoesNotExist, NotFound, InvalidInput):
-        held = None
+    held = preset_for(item["country"])
     if held is not None:
-        if content_hash(preset_selectors.preset_as_data(held)) == item["content_hash"]:
+        if content_hash(preset_as_data(held)) == item["content_hash"]:
             summary.unchanged["presets"] += 1
         else:
-            summary.presets_kept.append(str(item["country"]))
+            summary.presets_kept.append(str(item["country"]))  # ours stay as they are
         return
     try:
         preset_upsert(item["data"], origin=origin)
