@@ -15,6 +15,7 @@ from outreach.redis_client import redis_client
 from outreach.selectors.channels import forget_webhook_channels
 from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add, organization_create
+from tests.support import quick_flush
 from tests.support.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -44,6 +45,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         down.append(f"Redis at {redis_url.hostname}:{redis_url.port or 6379}")
     if down:
         pytest.exit(f"The test suite needs {' and '.join(down)}, not reachable.\n{HOW_TO_START}", 2)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database as pytest-django sets it up; each transactional test then ends by
+    emptying only the tables it filled (tests/support/quick_flush.py)."""
+    with django_db_blocker.unblock():
+        quick_flush.record_baseline()
+
+
+quick_flush.install()
 
 
 def _reachable(host: str, port: int) -> bool:
