@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns import cell_key
 from outreach.models import (
@@ -149,19 +151,19 @@ class BlackoutWindow(models.Model):
 
 
 class WaveStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    SCHEDULED = "scheduled", "Scheduled"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    PAUSED = "paused", "Paused"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", pgettext_lazy("wave status", "Draft")
+    IN_REVIEW = "in_review", pgettext_lazy("wave status", "In review")
+    APPROVED = "approved", pgettext_lazy("wave status", "Approved")
+    SCHEDULED = "scheduled", pgettext_lazy("wave status", "Scheduled")
+    SENDING = "sending", pgettext_lazy("wave status", "Sending")
+    SENT = "sent", pgettext_lazy("wave status", "Sent")
+    PAUSED = "paused", pgettext_lazy("wave status", "Paused")
+    CANCELLED = "cancelled", pgettext_lazy("wave status", "Cancelled")
 
 
 class WavePriority(models.TextChoices):
-    NORMAL = "normal", "Normal"
-    URGENT = "urgent", "Urgent (rumour rebuttal)"
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent (rumour rebuttal)")
 
 
 class Wave(OrganizationOwned):

@@ -15,6 +15,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from outreach.models import Organization
 from outreach.validators import validate_country_code, validate_language_code
@@ -47,9 +49,9 @@ class Network(models.Model):
 
 
 class MemberStatus(models.TextChoices):
-    INVITED = "invited", "Invited"
-    ACTIVE = "active", "Member"
-    LEFT = "left", "Left"
+    INVITED = "invited", pgettext_lazy("network membership", "Invited")
+    ACTIVE = "active", pgettext_lazy("network membership", "Member")
+    LEFT = "left", pgettext_lazy("network membership", "Left")
 
 
 class NetworkMember(models.Model):
@@ -86,19 +88,19 @@ class NetworkMember(models.Model):
 
 
 class Purpose(models.TextChoices):
-    PEACEFUL_VOTING = "peaceful_voting", "Vote in peace"
-    TOLERANCE = "tolerance", "Tolerance between communities"
-    RUMOUR_REBUTTAL = "rumour_rebuttal", "Rumour rebuttal"
-    CIVIC_INFORMATION = "civic_information", "Civic information"
-    POST_ELECTION_CALM = "post_election_calm", "Calm after the results"
-    REPORTING_VIOLENCE = "reporting_violence", "Where to report violence"
+    PEACEFUL_VOTING = "peaceful_voting", _("Vote in peace")
+    TOLERANCE = "tolerance", _("Tolerance between communities")
+    RUMOUR_REBUTTAL = "rumour_rebuttal", _("Rumour rebuttal")
+    CIVIC_INFORMATION = "civic_information", _("Civic information")
+    POST_ELECTION_CALM = "post_election_calm", _("Calm after the results")
+    REPORTING_VIOLENCE = "reporting_violence", _("Where to report violence")
 
 
 class Licence(models.TextChoices):
-    CC_BY = "CC-BY-4.0", "Creative Commons Attribution 4.0"
-    CC_BY_SA = "CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"
-    CC0 = "CC0-1.0", "Public domain (CC0 1.0)"
-    NETWORK_ONLY = "network-only", "Members of the network only"
+    CC_BY = "CC-BY-4.0", _("Creative Commons Attribution 4.0")
+    CC_BY_SA = "CC-BY-SA-4.0", _("Creative Commons Attribution-ShareAlike 4.0")
+    CC0 = "CC0-1.0", _("Public domain (CC0 1.0)")
+    NETWORK_ONLY = "network-only", _("Members of the network only")
 
 
 class LibraryTemplate(models.Model):
@@ -145,11 +147,11 @@ class LibraryTemplate(models.Model):
 
 
 class VersionState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    DEPRECATED = "deprecated", "Deprecated"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    DRAFT = "draft", pgettext_lazy("library version", "Draft")
+    IN_REVIEW = "in_review", pgettext_lazy("library version", "In review")
+    APPROVED = "approved", pgettext_lazy("library version", "Approved")
+    DEPRECATED = "deprecated", pgettext_lazy("library version", "Deprecated")
+    WITHDRAWN = "withdrawn", pgettext_lazy("library version", "Withdrawn")
 
 
 class TemplateVersion(models.Model):
@@ -222,11 +224,11 @@ class TemplateTranslation(models.Model):
 
 
 class CountryState(models.TextChoices):
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    DEPRECATED = "deprecated", "Deprecated"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    IN_REVIEW = "in_review", pgettext_lazy("library version", "In review")
+    APPROVED = "approved", pgettext_lazy("library version", "Approved")
+    CHANGES_REQUESTED = "changes_requested", pgettext_lazy("library version", "Changes requested")
+    DEPRECATED = "deprecated", pgettext_lazy("library version", "Deprecated")
+    WITHDRAWN = "withdrawn", pgettext_lazy("library version", "Withdrawn")
 
 
 class CountryApproval(models.Model):
@@ -250,8 +252,8 @@ class CountryApproval(models.Model):
 
 
 class Decision(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REQUEST_CHANGES = "request_changes", "Request changes"
+    APPROVE = "approve", _("Approve")
+    REQUEST_CHANGES = "request_changes", _("Request changes")
 
 
 # The do-no-harm checklist: every item is affirmed before an approval counts.
@@ -335,11 +337,11 @@ class Adoption(models.Model):
 
 
 class NoticeKind(models.TextChoices):
-    WITHDRAWN = "withdrawn", "A version you use was withdrawn"
-    INVITED = "invited", "Your organization is invited to a network"
-    REVIEW_WANTED = "review_wanted", "A version waits for your review"
-    APPROVED = "approved", "Your version was approved"
-    CHANGES_REQUESTED = "changes_requested", "Changes were requested on your version"
+    WITHDRAWN = "withdrawn", _("A version you use was withdrawn")
+    INVITED = "invited", _("Your organization is invited to a network")
+    REVIEW_WANTED = "review_wanted", _("A version waits for your review")
+    APPROVED = "approved", _("Your version was approved")
+    CHANGES_REQUESTED = "changes_requested", _("Changes were requested on your version")
 
 
 class NetworkNotice(models.Model):
@@ -367,10 +369,10 @@ class NetworkNotice(models.Model):
 
 
 class TermState(models.TextChoices):
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    IN_REVIEW = "in_review", pgettext_lazy("lexicon term", "In review")
+    APPROVED = "approved", pgettext_lazy("lexicon term", "Approved")
+    CHANGES_REQUESTED = "changes_requested", pgettext_lazy("lexicon term", "Changes requested")
+    WITHDRAWN = "withdrawn", pgettext_lazy("lexicon term", "Withdrawn")
 
 
 class LexiconTerm(models.Model):

@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from outreach.channel_kinds import ChannelKindSpec, spec_of
 from outreach.encryption import EncryptedTextField
@@ -9,15 +10,15 @@ from outreach.validators import validate_country_code
 
 
 class ChannelKind(models.TextChoices):
-    TWILIO_SMS = "twilio_sms", "Twilio SMS"
-    TWILIO_WHATSAPP = "twilio_whatsapp", "WhatsApp through Twilio"
-    WHATSAPP_CLOUD = "whatsapp_cloud", "WhatsApp Cloud API (Meta)"
-    TELEGRAM = "telegram", "Telegram bot"
-    MESSENGER = "messenger", "Facebook Messenger (Page)"
-    CONSOLE = "console", "Console (records, never sends)"
-    CONSOLE_WHATSAPP = "console_whatsapp", "Console WhatsApp (records, never sends)"
-    CONSOLE_TELEGRAM = "console_telegram", "Console Telegram (records, never sends)"
-    CONSOLE_MESSENGER = "console_messenger", "Console Messenger (records, never sends)"
+    TWILIO_SMS = "twilio_sms", _("Twilio SMS")
+    TWILIO_WHATSAPP = "twilio_whatsapp", _("WhatsApp through Twilio")
+    WHATSAPP_CLOUD = "whatsapp_cloud", _("WhatsApp Cloud API (Meta)")
+    TELEGRAM = "telegram", _("Telegram bot")
+    MESSENGER = "messenger", _("Facebook Messenger (Page)")
+    CONSOLE = "console", _("Console (records, never sends)")
+    CONSOLE_WHATSAPP = "console_whatsapp", _("Console WhatsApp (records, never sends)")
+    CONSOLE_TELEGRAM = "console_telegram", _("Console Telegram (records, never sends)")
+    CONSOLE_MESSENGER = "console_messenger", _("Console Messenger (records, never sends)")
 
 
 class Channel(OrganizationOwned):

@@ -1,5 +1,7 @@
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from outreach.models.channels import Channel
 from outreach.models.organizations import OrganizationOwned
@@ -7,17 +9,17 @@ from outreach.models.subscribers import Subscriber
 
 
 class InboundIntent(models.TextChoices):
-    JOIN = "join", "Join"
-    STOP = "stop", "Stop"
-    STOP_ALL = "stop_all", "Stop on every channel"
-    LINK = "link", "Link code asked for or typed"
-    START = "start", "Start"
-    HELP = "help", "Help"
-    LANGUAGE = "language", "Language change"
-    ONBOARDING = "onboarding", "Onboarding answer"
-    FREE_REPLY = "free_reply", "Free reply"
-    POLL_ANSWER = "poll_answer", "Poll answer"
-    IGNORED = "ignored", "Ignored (unsubscribed)"
+    JOIN = "join", _("Join")
+    STOP = "stop", _("Stop")
+    STOP_ALL = "stop_all", _("Stop on every channel")
+    LINK = "link", _("Link code asked for or typed")
+    START = "start", _("Start")
+    HELP = "help", _("Help")
+    LANGUAGE = "language", _("Language change")
+    ONBOARDING = "onboarding", _("Onboarding answer")
+    FREE_REPLY = "free_reply", _("Free reply")
+    POLL_ANSWER = "poll_answer", _("Poll answer")
+    IGNORED = "ignored", _("Ignored (unsubscribed)")
 
 
 # What a subscriber sends in answer to a wave: counted for the wave that last reached them.
@@ -84,15 +86,15 @@ class OutboundKind(models.TextChoices):
 
 
 class OutboundStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    HELD = "held", "Held (wave paused)"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    READ = "read", "Read"
-    UNDELIVERED = "undelivered", "Undelivered"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
+    QUEUED = "queued", pgettext_lazy("message status", "Queued")
+    HELD = "held", pgettext_lazy("message status", "Held (wave paused)")
+    SENDING = "sending", pgettext_lazy("message status", "Sending")
+    SENT = "sent", pgettext_lazy("message status", "Sent")
+    DELIVERED = "delivered", pgettext_lazy("message status", "Delivered")
+    READ = "read", pgettext_lazy("message status", "Read")
+    UNDELIVERED = "undelivered", pgettext_lazy("message status", "Undelivered")
+    FAILED = "failed", pgettext_lazy("message status", "Failed")
+    CANCELED = "canceled", pgettext_lazy("message status", "Canceled")
 
 
 class OutboundMessage(OrganizationOwned):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from outreach.models.channels import Channel
 from outreach.models.organizations import Organization, OrganizationOwned
@@ -36,16 +37,16 @@ class AgeBand(models.TextChoices):
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
-    PREFER_NOT_TO_SAY = "prefer_not_to_say", "Prefer not to say"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    PREFER_NOT_TO_SAY = "prefer_not_to_say", _("Prefer not to say")
 
 
 class ConsentStatus(models.TextChoices):
-    NONE = "none", "Never subscribed"  # texted us, never joined
-    OPTED_IN = "opted_in", "Subscribed"
-    OPTED_OUT = "opted_out", "Unsubscribed"
+    NONE = "none", _("Never subscribed")  # texted us, never joined
+    OPTED_IN = "opted_in", _("Subscribed")
+    OPTED_OUT = "opted_out", _("Unsubscribed")
 
 
 class OnboardingStep(models.TextChoices):
@@ -157,15 +158,15 @@ class LinkCode(models.Model):
 
 
 class ConsentKind(models.TextChoices):
-    OPT_IN = "opt_in", "Opt-in"
-    OPT_OUT = "opt_out", "Opt-out"
+    OPT_IN = "opt_in", _("Opt-in")
+    OPT_OUT = "opt_out", _("Opt-out")
 
 
 class ConsentSource(models.TextChoices):
-    KEYWORD = "keyword", "Keyword texted by the subscriber"
-    IMPORT = "import", "Imported paper sign-up"
-    CARRIER = "carrier", "The provider reported the person unsubscribed or blocked us"
-    STAFF = "staff", "Recorded by staff"
+    KEYWORD = "keyword", _("Keyword texted by the subscriber")
+    IMPORT = "import", _("Imported paper sign-up")
+    CARRIER = "carrier", _("The provider reported the person unsubscribed or blocked us")
+    STAFF = "staff", _("Recorded by staff")
 
 
 class ConsentEventQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from outreach.models import Role
+from tests.support.network import make_network_world, proposed_version
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,20 @@ def test_every_string_has_a_checked_translation_and_the_compiled_catalogue_holds
         )
         compiled_text = translations._catalog.get(key, translations._catalog.get((key, 0)))
         assert compiled_text == msgstrs[0], f"{language}: the .mo is older than the .po"
+
+
+def test_a_library_version_page_in_kiswahili_shows_its_state_and_purpose_in_kiswahili():
+    world = make_network_world()
+    version = proposed_version(world, name="Siku ya kura")
+    client = Client()
+    client.force_login(world.second.manager)
+    choose(client, "sw")
+
+    page = client.get(reverse("console:library-version", args=[version.pk])).content.decode()
+
+    state = re.search(r'data-testid="version-state">([^<]+)<', page)
+    assert state, page
+    assert state.group(1) == "Linakaguliwa"  # in review
+    assert 'data-testid="country-state-KE">KE: Linakaguliwa<' in page
+    assert "<dt>Lengo</dt><dd>Piga kura kwa amani</dd>" in page  # vote in peace
+    assert "In review" not in page
