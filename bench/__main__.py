@@ -12,6 +12,7 @@ BENCHMARKS = [
     "wave_delivery",
     "reports",
     "stop_latency",
+    "capacity",  # last: the model multiplies what a quiet machine measures
 ]
 
 

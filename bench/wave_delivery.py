@@ -15,6 +15,7 @@ from bench.harness import (
     bench_campaign,
     bench_sms_channel,
     fresh_database,
+    generate_subscribers,
     gunicorn,
     load,
     save,
@@ -63,27 +64,9 @@ def run() -> dict:
     fast_url, stop_fast = serve_in_another_process(latency=0.0)
     slow_url, stop_slow = serve_in_another_process(latency=0.2)
     settings.TWILIO_BASE_URL = fast_url
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH people AS (
-                INSERT INTO outreach_contact (organization_id, created_at)
-                SELECT %s, now() FROM generate_series(1, %s) RETURNING id
-            )
-            INSERT INTO outreach_subscriber (contact_id, organization_id, channel_id, address,
-                language,
-                language_source, age_band, gender, tags, joined_keyword, joined_at,
-                consent_status, onboarding_step, created_at, updated_at)
-            SELECT p.id, %s, %s, '+2547' || lpad(n::text, 8, '0'),
-                   CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
-                   now(), 'opted_in', 'done', now(), now()
-            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
-            """,
-            [organization.pk, SUBSCRIBERS, organization.pk, channel.pk],
-        )
-        cursor.execute("ANALYZE outreach_subscriber")
-    print(f"  ({SUBSCRIBERS:,} subscribers generated in {time.perf_counter() - started:.1f} s)")
+    generate_subscribers(
+        connection, organization_id=organization.pk, channel_id=channel.pk, count=SUBSCRIBERS
+    )
 
     campaign = bench_campaign(organization)
     segment = Segment.objects.create(organization=organization, name="All")
