@@ -28,6 +28,7 @@ from campaigns.selectors.reports import (
     campaign_report,
     reportable_campaigns,
 )
+from config.db_router import reading_from_replica
 from outreach.access import Action
 from outreach.api.views import ORGANIZATION_PARAMETER
 from outreach.api.viewsets import OrganizationScopedViewSet
@@ -89,6 +90,10 @@ class CampaignReportViewSet(
             "organization"
         )
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with reading_from_replica():
+            return super().list(request, *args, **kwargs)
+
     @extend_schema(parameters=REPORT_PARAMETERS, responses=CampaignReportBodySerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self._report())
@@ -116,6 +121,7 @@ class CampaignReportViewSet(
         response["Content-Disposition"] = f'inline; filename="{_filename(report)}.pdf"'
         return response
 
+    @reading_from_replica()
     def _report(self) -> dict[str, Any]:
         campaign = self.get_object()
         query = ReportQuerySerializer(data=self.request.query_params)

@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -35,6 +35,7 @@ from django.utils import timezone
 from campaigns import cell_key
 from campaigns.models import Campaign, PagePost, Poll, PollAnswer, Wave, WaveErrorRollup
 from campaigns.suppression import effective_k, withheld_in_line
+from config.db_router import reading_from_replica
 from outreach.models import Channel, Region
 
 DIMENSIONS = {
@@ -191,6 +192,7 @@ _NAMED = (
 )
 
 
+@reading_from_replica()
 def wave_set_cells(
     wave_sets: Mapping[Hashable, Collection[int]], *, k: int
 ) -> dict[Hashable, CellSum]:
@@ -243,7 +245,7 @@ def _grouped(scope: Scope, dimension: str | None) -> dict[str | None, dict[Any, 
     """  # noqa: S608 — every name in it is ours; the scope comes as parameters
     which = {0b111: 0, 0b011: 1, 0b101: 2, 0b110: 3}  # GROUPING(): the columns not grouped
     result: dict[str | None, dict[Any, CellSum]] = {grouping: {} for grouping in groupings}
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(sql, params)
         for grouped_by, day, wave_id, dim_value, cost, *figures in cursor.fetchall():
             kind = which[grouped_by]
@@ -264,6 +266,11 @@ def _grouped(scope: Scope, dimension: str | None) -> dict[str | None, dict[Any, 
             grouping = groupings[kind]
             result[grouping][_typed(grouping, value)] = cell
     return result
+
+
+def _reading() -> Any:
+    """The connection reports read on: the replica inside `reading_from_replica()`, if any."""
+    return connections[router.db_for_read(Wave)]
 
 
 def _typed(column: str | None, value: str | None) -> Any:
@@ -326,7 +333,7 @@ def _resolve_people(
             " ON p.rollup_id = r.id AND p.figure = %s"
             f" WHERE {where}"
         )
-        with connection.cursor() as cursor:
+        with _reading().cursor() as cursor:
             cursor.execute(sql, [name, *params])
             rows = cursor.fetchall()
         for tally in pending.values():
@@ -425,6 +432,7 @@ class Publisher:
         return figures
 
 
+@reading_from_replica()
 def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, Any]:
     """The report a funder sees: totals, one breakdown, the daily series, waves, polls and
     the waves' Page posts."""
@@ -676,7 +684,7 @@ def _fatigue_capped(waves: list[Wave], publisher: Publisher) -> int | None:
 def _currency(scope: ReportScope) -> str:
     """The currency of the reported costs; "mixed" when providers reported several."""
     where, params = _scope_sql(scope)
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT currency FROM campaigns_waverollup"  # noqa: S608
             f" WHERE {where} AND cost IS NOT NULL AND currency <> ''",

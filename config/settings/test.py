@@ -21,3 +21,11 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"user": None}  # noqa: F405
 # Serve static files from the apps, as in the demo, without a collectstatic step.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# A second connection to the test database under the name reports read from when a replica is
+# configured; only tests that ask for it (databases=[..., "replica"]) and install the router
+# (tests/test_db_router.py) use it.
+DATABASES["replica"] = {  # noqa: F405
+    **DATABASES["default"],  # noqa: F405
+    "ATOMIC_REQUESTS": False,
+    "TEST": {"MIRROR": "default"},
+}

@@ -40,6 +40,7 @@ from campaigns.selectors.reports import (
     campaign_report,
     reportable_campaigns,
 )
+from config.db_router import reading_from_replica
 from console.guard import member_view
 from outreach.access import Action
 from outreach.models import Role
@@ -87,6 +88,7 @@ HEADLINE = [
 
 
 @member_view(Action.SEE_REPORTS)
+@reading_from_replica()
 def index(request: HttpRequest) -> HttpResponse:
     """The campaigns whose reports the member may read."""
     campaigns = _campaigns(request).select_related("organization")
@@ -94,6 +96,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @member_view(Action.SEE_REPORTS)
+@reading_from_replica()
 def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One campaign's report: figures, charts, breakdown, polls, the privacy note, downloads."""
     query = _asked(request, pk, _with_default_dimension(request.GET))
@@ -112,6 +115,7 @@ def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_view(Action.SEE_REPORTS)
+@reading_from_replica()
 def campaign_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """The report as the API's CSV (report_csv), for the same query as the page."""
     report = _download(request, pk)
@@ -123,6 +127,7 @@ def campaign_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_view(Action.SEE_REPORTS)
+@reading_from_replica()
 def campaign_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The report as the API's A4 PDF (campaigns.printable.report_pdf)."""
     report = _download(request, pk)
