@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -23,11 +24,58 @@ APP_SERVICES = ["migrate", "web", "worker-priority", "worker-bulk", "beat"]
 def test_postgres_and_redis_have_named_volumes_and_health_checks():
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"] == "redis:7"
-    for name in ("postgres", "redis"):
+    for name in ("postgres", "redis", "postgres-replica"):
         service = SERVICES[name]
         assert "healthcheck" in service
         for volume in service["volumes"]:
-            assert volume.split(":")[0] in COMPOSE["volumes"]
+            source = volume.split(":")[0]
+            if source.startswith("./"):  # a file of this repository, mounted
+                assert (ROOT / source).is_file(), f"{name} mounts {source}, which is missing"
+            else:
+                assert source in COMPOSE["volumes"]
+
+
+def test_pgbouncer_pools_sessions_in_front_of_postgres_with_a_health_check():
+    pgbouncer = SERVICES["pgbouncer"]
+    assert pgbouncer["image"].startswith("edoburu/pgbouncer:")
+    assert "pg_isready" in pgbouncer["healthcheck"]["test"]
+    assert pgbouncer["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert pgbouncer["environment"]["DB_HOST"] == "postgres"
+    # Fan-out's lock is a session's (pg_try_advisory_lock, not _xact_): transaction pooling
+    # would hand it to whichever client gets that server connection next.
+    fanout = (ROOT / "campaigns" / "services" / "fanout.py").read_text()
+    if "pg_try_advisory_lock(" in fanout:
+        assert pgbouncer["environment"]["POOL_MODE"] == "session"
+
+
+def test_the_app_reaches_postgres_through_pgbouncer_and_migrate_directly():
+    for name in APP_SERVICES:
+        host = urlsplit(SERVICES[name]["environment"]["DATABASE_URL"]).hostname
+        assert host == ("postgres" if name == "migrate" else "pgbouncer"), name
+    assert SERVICES["web"]["environment"]["DATABASE_CONN_MAX_AGE"] == "${DATABASE_CONN_MAX_AGE:-0}"
+
+
+def test_the_read_replica_runs_only_in_its_profile_and_the_app_is_told_where_it_is():
+    replica = SERVICES["postgres-replica"]
+    assert replica["profiles"] == ["replica"]
+    assert "pg_basebackup" in " ".join(replica["command"])
+    rules = (ROOT / "deploy" / "postgres" / "pg_hba.conf").read_text().splitlines()
+    assert ["host", "replication", "all", "all", "scram-sha-256"] in [r.split() for r in rules]
+    for name, service in SERVICES.items():
+        if name != "postgres-replica":
+            assert "profiles" not in service, f"{name} would not start without a profile"
+            assert "postgres-replica" not in service.get("depends_on", {}), name
+    for name in APP_SERVICES:
+        variable = SERVICES[name]["environment"]["DATABASE_REPLICA_URL"]
+        assert variable == "${DATABASE_REPLICA_URL:-}"
+
+
+def test_bulk_workers_scale_each_under_its_own_name():
+    bulk = SERVICES["worker-bulk"]
+    assert "container_name" not in bulk  # `--scale worker-bulk=N` needs N names
+    assert "ports" not in bulk
+    command = bulk["command"]
+    assert command[command.index("--hostname") + 1] == "bulk@%h"  # %h: the container's id
 
 
 def test_web_workers_and_beat_run_from_one_image():
@@ -49,6 +97,7 @@ def test_the_app_waits_for_healthy_databases():
     for name in APP_SERVICES:
         depends_on = SERVICES[name]["depends_on"]
         assert depends_on["postgres"]["condition"] == "service_healthy"
+        assert depends_on["pgbouncer"]["condition"] == "service_healthy"
         assert depends_on["redis"]["condition"] == "service_healthy"
 
 
