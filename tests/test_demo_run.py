@@ -42,7 +42,7 @@ def _wait_for(url: str, output: Path, *, seconds: float = 120) -> requests.Respo
                 return response
         except requests.ConnectionError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.05)
     raise AssertionError(f"the demo never served {url}:\n{output.read_text()[-3000:]}")
 
 
@@ -114,7 +114,7 @@ def _rehearse_a_wave(base: str, tokens: dict[str, str], output: Path) -> None:
         totals = report["totals"]
         if totals["delivered"]:
             break
-        time.sleep(1)
+        time.sleep(0.2)
     assert totals["delivered"], (totals, output.read_text()[-3000:])
     assert totals["delivery_rate"] > 0.8
     # The ticker builds the links with the demo's own address, port included.
@@ -207,7 +207,7 @@ def test_the_demo_serves_on_its_own_postgresql_and_stops_with_it(tmp_path):
         demo.wait(timeout=30)
     deadline = time.monotonic() + 15
     while _postgres_of(tmp_path / "demo") and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert _postgres_of(tmp_path / "demo") == []
     log = output.read_text()
     assert "Traceback" not in log

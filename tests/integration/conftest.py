@@ -192,12 +192,12 @@ def wait_until_answering(*workers: subprocess.Popen) -> None:
         _wait_until_it_answers(worker, worker.log, worker.hostname)  # type: ignore[attr-defined]
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0, every: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.2)
+        time.sleep(every)
     return False
 
 
@@ -220,7 +220,7 @@ def _wait_until_it_answers(
                     or []
                 )
         except (OSError, *celery_app.connection_for_write().connection_errors):
-            time.sleep(0.2)
+            time.sleep(0.05)
             continue
         if any(hostname.startswith(name + "@") for reply in replies for hostname in reply):
             return

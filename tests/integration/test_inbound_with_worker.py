@@ -36,7 +36,7 @@ def test_a_join_is_routed_by_the_worker_and_answered_through_twilio(
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not twilio_api_for_worker.sent:
-        time.sleep(0.2)
+        time.sleep(0.05)
 
     (sent,) = twilio_api_for_worker.sent
     assert sent.to == "+254712345678"
