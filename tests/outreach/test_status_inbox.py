@@ -22,6 +22,7 @@ from outreach.services.outbound import messages_record_sent, messages_take_in_fl
 from outreach.services.status import (
     ORPHAN_AFTER,
     UNKNOWN,
+    _apply_sql,
     status_receive,
     status_reports_apply,
     status_reports_apply_all,
@@ -221,3 +222,41 @@ def test_a_final_report_in_a_later_batch_changes_nothing(twilio_channel, handed_
 
     message.refresh_from_db()
     assert message.status == OutboundStatus.DELIVERED
+
+
+def test_a_batch_finds_its_messages_by_index_though_statistics_predate_every_send(
+    twilio_channel,
+):
+    """Fan-out refreshes the statistics while every provider id is still empty; the batch
+    that applies the receipts must still look each message up by index, not scan the table
+    once per report (a million-message wave's inbox would stall until autovacuum)."""
+    OutboundMessage.objects.bulk_create(
+        OutboundMessage(
+            organization_id=twilio_channel.organization_id,
+            channel=twilio_channel,
+            to_address=f"+2547120{n:05d}",
+            kind=OutboundKind.WAVE,
+            body="Amani",
+            status=OutboundStatus.QUEUED,
+            wave_id=5,
+        )
+        for n in range(20_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE outreach_outboundmessage")  # as fan-out does
+    sent = list(OutboundMessage.objects.order_by("pk")[:2000])
+    for message in sent:
+        message.provider_message_id, message.status = f"SM{message.pk}", OutboundStatus.SENDING
+    OutboundMessage.objects.bulk_update(sent, ["provider_message_id", "status"])
+    for message in sent:
+        receive(twilio_channel, message.provider_message_id, "delivered")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (COSTS OFF) " + _apply_sql(), {"limit": 2000, "orphan_after": ORPHAN_AFTER}
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    probe = plan[plan.index("SubPlan") :].split("CTE stored")[0]
+    assert "Seq Scan on outreach_outboundmessage" not in probe, plan
+    assert status_reports_apply() == 2000
