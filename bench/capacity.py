@@ -224,7 +224,7 @@ class Meter:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
         self.ours = _our_cpu() - self.ours0
-        self.pg = _postgres_cpu() - self.pg0
+        self.pg = _postgres_cpu_since(self.pg0)
         self.wal = self._wal() - self.wal0
 
     def per(self, count: int) -> dict[str, float]:
@@ -303,9 +303,9 @@ def _our_cpu() -> float:
     return time.process_time()  # every thread of this process
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every postgres process on this machine (the server is local)."""
-    total = 0
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each postgres process on this machine (the server is local), by pid."""
+    seconds = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -316,8 +316,14 @@ def _postgres_cpu() -> float:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         if name.startswith("postgres"):
             fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
+            seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return seconds
+
+
+def _postgres_cpu_since(before: dict[int, float]) -> float:
+    """What the postgres processes alive now spent since `before` (a process that ended in
+    between is not counted: a client elsewhere, or a backend whose work is lost to us)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in _postgres_cpu().items())
 
 
 def _bytes(connection: Any, table: str) -> int:
