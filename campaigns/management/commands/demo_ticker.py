@@ -29,12 +29,15 @@ class Command(BaseCommand):
             return
 
     def tick_once(self) -> None:
-        """One beat; a failure is logged and the next beat comes anyway."""
+        """One beat; a failure is logged and the next beat comes anyway.
+
+        The tasks are called, not applied: a result's get() would refuse whenever a dispatch
+        thread is inside an eager task (Celery marks "inside a task" per process)."""
         try:
-            started = tick.apply().get()
-            dispatched = dispatch_tick.apply().get()
-            sweep.apply().get()
-            rollup.apply().get()  # the demo's reports follow along
+            started = tick()
+            dispatched = dispatch_tick()
+            sweep()
+            rollup()  # the demo's reports follow along
         except Exception:
             logger.exception("demo ticker: this beat failed; the next one comes in a moment")
             return
