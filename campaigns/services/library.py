@@ -587,7 +587,11 @@ def _refresh(version: TemplateVersion) -> None:
         state = VersionState.DRAFT
     if state != version.state:
         version.state = state
-        version.save(update_fields=["state"])
+        fields = ["state"]
+        if state == VersionState.DEPRECATED and version.deprecated_at is None:
+            version.deprecated_at = timezone.now()  # retired by a newer approved version
+            fields.append("deprecated_at")
+        version.save(update_fields=fields)
 
 
 def _deprecate_older(version: TemplateVersion, country: str) -> None:
@@ -599,6 +603,9 @@ def _deprecate_older(version: TemplateVersion, country: str) -> None:
         previous.country_states.filter(country=country, state=CountryState.APPROVED).update(
             state=CountryState.DEPRECATED
         )
+        if not previous.withdrawn_reason:
+            previous.withdrawn_reason = f"Superseded by version {version.number} in {country}."
+            previous.save(update_fields=["withdrawn_reason"])
         _refresh(previous)
 
 

@@ -247,6 +247,8 @@ class TestTheTwoOrganizationRule:
         approve(world, second, world.third)
         first.refresh_from_db()
         assert first.state == VersionState.DEPRECATED
+        assert first.deprecated_at is not None  # when, and why, as a deprecation by hand says
+        assert first.withdrawn_reason == "Superseded by version 2 in KE."
         assert second.number == 2
 
 
