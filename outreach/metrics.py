@@ -101,8 +101,8 @@ def error_code_label(code: str) -> str:
     and never a number that could be a person's."""
     if not code:
         return "none"
-    if not _LABEL_SAFE.match(code):
-        return "other"
+    if not _LABEL_SAFE.match(code) or sum(c.isdigit() for c in code) >= 7:
+        return "other"  # a national number has 7 digits or more: never a label
     return mask_phone_numbers_in(code)
 
 
@@ -161,7 +161,7 @@ def _messages_by_status() -> Iterator[object]:
     for channel_id, status, error_code, n in rows:
         kind = kinds.get(channel_id, "unknown")
         by_status[(kind, status)] += n
-        if error_code and status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+        if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):  # no code: "none"
             errors[(kind, status, error_code_label(error_code))] += n
     messages = GaugeMetricFamily(
         "amani_messages",

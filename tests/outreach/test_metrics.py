@@ -131,6 +131,32 @@ def test_a_fanned_out_wave_shows_its_messages_queued_on_their_channel_kind(clien
     assert not any(number[1:] in response.content.decode() for number in NUMBERS)
 
 
+def test_failures_count_by_code_with_none_for_no_code_and_never_a_number(client, wave_on_sms):
+    with time_machine.travel(DUE, tick=False):
+        assert wave_services.waves_tick(now=DUE) == [wave_on_sms.pk]
+        fanout_wave(wave_id=wave_on_sms.pk)
+    first, second, third, _ = OutboundMessage.objects.filter(wave_id=wave_on_sms.pk).order_by("pk")
+    OutboundMessage.objects.filter(pk=first.pk).update(status=OutboundStatus.FAILED)
+    OutboundMessage.objects.filter(pk=second.pk).update(
+        status=OutboundStatus.UNDELIVERED,
+        error_code="0712345",  # a provider echoing a number
+    )
+    OutboundMessage.objects.filter(pk=third.pk).update(
+        status=OutboundStatus.FAILED, error_code="30003"
+    )
+
+    response = scrape(client)
+
+    scraped = samples(response)
+    failed = {labels: n for (name, labels), n in scraped.items() if name == "amani_messages_failed"}
+    assert failed == {
+        (("channel_kind", "twilio_sms"), ("code", "none"), ("status", "failed")): 1,
+        (("channel_kind", "twilio_sms"), ("code", "other"), ("status", "undelivered")): 1,
+        (("channel_kind", "twilio_sms"), ("code", "30003"), ("status", "failed")): 1,
+    }
+    assert "712345" not in response.content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_sends_errors_and_callbacks_are_counted_with_no_number_in_the_scrape(
     client, wave_on_sms, twilio_api, twilio_post, twilio_channel
