@@ -3,6 +3,7 @@
 services, the live stats fragment (the API's numbers, opt-out footer counted), errors next
 to their field with nothing saved, preview, test send, and who may compose what."""
 
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -240,6 +241,10 @@ def test_an_invalid_placeholder_is_shown_in_its_language_column_and_nothing_is_s
     assert 'data-field="body_sw"' in page
     assert page.count("Unknown placeholder {jina}") == 1
     assert not Wave.objects.filter(campaign=campaign).exists()
+    textarea = re.search(r'<textarea[^>]*name="body_sw"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in textarea  # a screen reader hears the error with the text
+    assert "id_body_sw_error" in textarea
+    assert 'id="id_body_sw_error"' in page
 
 
 def test_a_bad_relative_time_is_shown_next_to_it_and_nothing_is_saved(
