@@ -33,7 +33,7 @@ test-fast: install
 ## share Python's cost with the server; without it the benchmarks fall back to Python threads.
 bench: install
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk not installed: load from Python threads"
+		{ apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1; } || echo "wrk not installed: load from Python threads"
 	$(BIN)/python -m bench
 
 ## The README's console screenshots, taken from a demo of their own (needs Debian's Chromium).

@@ -6,7 +6,7 @@ server's signed bundle; there is no other door to write one.
 
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 
 from outreach.content_hash import content_hash
 from outreach.errors import InvalidInput
@@ -52,6 +52,8 @@ def presets_load() -> list[tuple[CountryPreset, bool]]:
 def presets_fill_missing(**signal: Any) -> None:
     """Hold every shipped preset this server holds no preset for (after migrate or a flush);
     a country held already is left as it is."""
+    if signal.get("using", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
+        return  # a replica (or another alias) follows the primary
     if CountryPreset._meta.db_table not in connection.introspection.table_names():
         return  # migrated back to before presets existed
     held = set(CountryPreset.objects.values_list("country", flat=True))
