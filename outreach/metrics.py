@@ -112,9 +112,19 @@ def _stamp_published_at(headers: dict | None = None, **kwargs: object) -> None:
         headers.setdefault(PUBLISHED_AT_HEADER, time.time())
 
 
+# After Redis failed to count, events are not counted for this long: a webhook or a send must
+# not wait out Redis's timeouts for a metric (a scrape shows amani_event_counters_up 0). The
+# pause is kept on the client, so a client built anew (new settings) counts at once.
+PAUSE_AFTER_OUTAGE = 30.0
+
+
+def counting_paused(client: redis.Redis) -> bool:
+    return time.monotonic() < getattr(client, "amani_counting_paused_until", 0.0)
+
+
 def _add(key: str, amounts: dict[str, float]) -> None:
     client = redis_client()
-    if client is None or not amounts:
+    if client is None or not amounts or counting_paused(client):
         return
     try:
         with client.pipeline(transaction=False) as pipe:
@@ -125,6 +135,8 @@ def _add(key: str, amounts: dict[str, float]) -> None:
                     pipe.hincrbyfloat(key, field, amount)
             pipe.execute()
     except redis.RedisError:
+        paused = time.monotonic() + PAUSE_AFTER_OUTAGE
+        client.amani_counting_paused_until = paused  # type: ignore[attr-defined]
         warn_outage(logger, "metrics not counted (Redis unavailable)")
 
 

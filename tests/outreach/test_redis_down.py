@@ -136,3 +136,14 @@ def test_the_api_still_throttles_while_redis_is_up(organization, member_client, 
     statuses = [manager.get("/api/v1/subscribers/").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_with_redis_down_a_webhook_stops_trying_to_count_metrics_for_a_while(
+    post_signed, redis_down
+):
+    """A webhook must not wait out Redis's timeouts for a metric, request after request."""
+    from outreach.metrics import counting_paused
+
+    assert post_signed("Habari").status_code == 200
+
+    assert counting_paused(redis_client())  # the next requests skip the count
