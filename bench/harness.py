@@ -113,9 +113,12 @@ def bench_campaign(organization: Any) -> Any:
     )
 
 
-def generate_subscribers(connection: Any, *, organization_id: int, channel_id: int, count: int):
-    """`count` opted-in people on the channel, one address each (+2547…), a third writing
-    English and the rest Kiswahili, written by one INSERT … SELECT; then ANALYZE."""
+def generate_subscribers(
+    connection: Any, *, organization_id: int, channel_id: int, count: int, numbers_from: int = 0
+) -> None:
+    """`count` opted-in people on the channel, one address each (+2547 and eight digits, from
+    `numbers_from` + 1), a third writing English and the rest Kiswahili, written by one
+    INSERT … SELECT; then ANALYZE."""
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -128,12 +131,12 @@ def generate_subscribers(connection: Any, *, organization_id: int, channel_id: i
                 language,
                 language_source, age_band, gender, tags, joined_keyword, joined_at,
                 consent_status, onboarding_step, created_at, updated_at)
-            SELECT p.id, %s, %s, '+2547' || lpad(n::text, 8, '0'),
+            SELECT p.id, %s, %s, '+2547' || lpad((%s + n)::text, 8, '0'),
                    CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
                    now(), 'opted_in', 'done', now(), now()
             FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
             """,
-            [organization_id, count, organization_id, channel_id],
+            [organization_id, count, organization_id, channel_id, numbers_from],
         )
         cursor.execute("ANALYZE outreach_subscriber")
     print(f"  ({count:,} subscribers generated in {time.perf_counter() - started:.1f} s)")

@@ -36,6 +36,7 @@ from bench.harness import (
     bench_sms_channel,
     celery_processes,
     fresh_database,
+    generate_subscribers,
     gunicorn,
     save,
     twilio_api_with_log,
@@ -87,6 +88,8 @@ def run() -> dict:
 
 
 def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
+    from django.db import connection
+
     from campaigns.models import Segment, Variant, Wave, WaveStatus
     from campaigns.tasks import fanout
     from outreach.models import ConsentEvent, Subscriber
@@ -94,7 +97,13 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
 
     channel = bench_sms_channel(messages_per_second=CHANNEL_RATE, from_number=CHANNEL_NUMBER)
     organization = channel.organization
-    _subscribers(organization.pk, channel.pk, WAVE_SUBSCRIBERS + IDLE_STOPS)
+    generate_subscribers(
+        connection,
+        organization_id=organization.pk,
+        channel_id=channel.pk,
+        count=WAVE_SUBSCRIBERS + IDLE_STOPS,
+        numbers_from=10_000_000,  # +254710000001 on
+    )
     people = list(Subscriber.objects.order_by("pk").values_list("pk", "address"))
     # Idle STOPs come from outside the wave's audience-to-be (they opt out before fan-out);
     # the flood's from across the wave, sent or not yet.
@@ -561,30 +570,6 @@ class LedgerWatch:
 
 
 # --- setup -------------------------------------------------------------------------------
-
-
-def _subscribers(organization_id: int, channel_id: int, count: int) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH people AS (
-                INSERT INTO outreach_contact (organization_id, created_at)
-                SELECT %s, now() FROM generate_series(1, %s) RETURNING id
-            )
-            INSERT INTO outreach_subscriber (contact_id, organization_id, channel_id, address,
-                language,
-                language_source, age_band, gender, tags, joined_keyword, joined_at,
-                consent_status, onboarding_step, created_at, updated_at)
-            SELECT p.id, %s, %s, '+2547' || (10000000 + n)::text,
-                   CASE WHEN n %% 3 = 0 THEN 'en' ELSE 'sw' END, 'keyword', '', '', '[]', 'JOIN',
-                   now(), 'opted_in', 'done', now(), now()
-            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM people) AS p
-            """,
-            [organization_id, count, organization_id, channel_id],
-        )
-        cursor.execute("ANALYZE outreach_subscriber")
 
 
 def _flush_redis(url: str) -> None:
