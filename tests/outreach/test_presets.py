@@ -17,7 +17,6 @@ from outreach.models import CountryPreset, Region
 from outreach.presets import shipped_presets
 from outreach.selectors.presets import preset_as_data, preset_for, presets
 from outreach.services.channels import regions_load_preset
-from outreach.services.organizations import organization_create
 from outreach.services.presets import preset_upsert
 
 pytestmark = pytest.mark.django_db
@@ -34,18 +33,6 @@ def load() -> list[str]:
     out = StringIO()
     call_command("presets_load", stdout=out)
     return out.getvalue().splitlines()
-
-
-@pytest.fixture
-def mexican_organization():
-    return organization_create(
-        name="Jóvenes por la Paz",
-        admin_username="jpp-admin",
-        country="MX",
-        timezone="America/Mexico_City",
-        default_language="es",
-        languages=["es"],
-    ).membership.organization
 
 
 # --- the shipped presets -----------------------------------------------------------------

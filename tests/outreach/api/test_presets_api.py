@@ -10,21 +10,8 @@ from rest_framework.test import APIClient
 from outreach.content_hash import content_hash
 from outreach.models import Role
 from outreach.presets import shipped_presets
-from outreach.services.organizations import organization_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mexican_organization():
-    return organization_create(
-        name="Jóvenes por la Paz",
-        admin_username="jpp-admin",
-        country="MX",
-        timezone="America/Mexico_City",
-        default_language="es",
-        languages=["es"],
-    ).membership.organization
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.MANAGER, Role.REVIEWER])
