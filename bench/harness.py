@@ -373,18 +373,33 @@ class ProviderLog:
     `entries()` returns every message it accepted so far, in order, as (to, body, unix time
     it reached the provider). The time is the server's `received_at` when it keeps one,
     else its `created_at` (`clock` says which); both are read on this machine's clock.
+    `sids(start)` returns the provider ids (SM…) of those entries from `start` on, in the
+    same order; `pid` is the server's process.
     """
 
-    def __init__(self, base_url: str, clock: str, pipe: Any, stop: Callable[[], None]) -> None:
-        self.base_url, self.clock = base_url, clock
+    def __init__(
+        self, base_url: str, clock: str, pipe: Any, stop: Callable[[], None], pid: int = 0
+    ) -> None:
+        self.base_url, self.clock, self.pid = base_url, clock, pid
         self._pipe, self._stop, self._entries = pipe, stop, []
+        self._sids: list[str] = []
         self._lock = threading.Lock()
 
     def entries(self) -> list[tuple[str, str, float]]:
         with self._lock:
-            self._pipe.send(len(self._entries))
-            self._entries.extend(self._pipe.recv())
+            self._read()
             return list(self._entries)
+
+    def sids(self, start: int = 0) -> list[str]:
+        with self._lock:
+            self._read()
+            return self._sids[start:]
+
+    def _read(self) -> None:
+        self._pipe.send(len(self._entries))
+        for to, body, at, sid in self._pipe.recv():
+            self._entries.append((to, body, at))
+            self._sids.append(sid)
 
     def close(self) -> None:
         self._stop()
@@ -404,7 +419,7 @@ def twilio_api_with_log(latency: float = 0.0) -> Iterator[ProviderLog]:
         process.terminate()
         raise RuntimeError("the local Twilio API did not start")
     base_url, clock = ours.recv()
-    log = ProviderLog(base_url, clock, ours, process.terminate)
+    log = ProviderLog(base_url, clock, ours, process.terminate, pid=process.pid)
     try:
         yield log
     finally:
@@ -422,7 +437,7 @@ def _serve_twilio_with_log(latency: float, pipe: Any) -> None:
     while True:
         start = pipe.recv()
         sent = api.sent[start:]  # one slice of a list only appended to: consistent
-        pipe.send([(m.to, m.body, getattr(m, clock).timestamp()) for m in sent])
+        pipe.send([(m.to, m.body, getattr(m, clock).timestamp(), m.sid) for m in sent])
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ import time
 import urllib.parse
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +79,11 @@ def run() -> dict:
         import django
 
         django.setup()
-        _flush_redis(redis_url)
+        flush_redis(redis_url)
         try:
             figures = _measure(env, provider)
         finally:
-            _flush_redis(redis_url)
+            flush_redis(redis_url)
     save("stop_latency", figures)
     return figures
 
@@ -136,8 +137,8 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
                 idle = _idle_phase(sender, provider, ledger, idle_stoppers)
                 Wave.objects.filter(pk=wave.pk).update(status=WaveStatus.SENDING)
                 fanout.apply_async(args=[wave.pk], queue="bulk")
-                _wait_for_wave(provider)
-                flood = _flood_phase(sender, provider, ledger, flood_stoppers)
+                wait_for_wave(provider)
+                flood = flood_phase(sender, provider, ledger, flood_stoppers)
             finally:
                 ledger.stop()
                 sender.close()
@@ -179,24 +180,31 @@ def _idle_phase(
     return phase
 
 
-def _wait_for_wave(provider: ProviderLog, timeout: float = 60) -> None:
+def wait_for_wave(provider: ProviderLog, timeout: float = 60) -> None:
+    """Until 200 of the wave's messages reached the provider."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sum(body.startswith(WAVE_BODIES) for _, body, _ in provider.entries()) >= 200:
             return
         time.sleep(0.2)
-    raise RuntimeError("the wave did not start sending within a minute")
+    raise RuntimeError(f"the wave did not start sending within {timeout:.0f} s")
 
 
-def _flood_phase(
-    sender: "Webhooks", provider: ProviderLog, ledger: "LedgerWatch", stoppers: list
+def flood_phase(
+    sender: "Webhooks",
+    provider: ProviderLog,
+    ledger: "LedgerWatch",
+    stoppers: list,
+    *,
+    seconds: float = FLOOD_SECONDS,
+    drain_seconds: float = DRAIN_SECONDS,
 ) -> Phase:
+    """JOINs at JOINS_PER_MINUTE and `stoppers`' STOPs at STOPS_PER_MINUTE for `seconds`, joiners
+    answering the onboarding question; then at most `drain_seconds` for what is left."""
     phase = Phase()
-    joiners = [
-        f"+2547{90_000_000 + i:08d}" for i in range(int(FLOOD_SECONDS * JOINS_PER_MINUTE / 60))
-    ]
+    joiners = [f"+2547{90_000_000 + i:08d}" for i in range(int(seconds * JOINS_PER_MINUTE / 60))]
     start = time.monotonic() + 0.5
-    end = start + FLOOD_SECONDS
+    end = start + seconds
     schedule = Schedule(sender)
     join_gap, stop_gap = 60 / JOINS_PER_MINUTE, 60 / STOPS_PER_MINUTE
     for i, number in enumerate(joiners):
@@ -224,7 +232,7 @@ def _flood_phase(
     phase.joins = {n: sent[("join", n)] for n in joiners}
     phase.ended = max(sent.values())  # the last webhook sent
     # Drain: the last ledger entries, goodbyes and welcomes, for a bounded time.
-    deadline = time.monotonic() + DRAIN_SECONDS
+    deadline = time.monotonic() + drain_seconds
     while time.monotonic() < deadline:
         entries = provider.entries()
         reached = {to for to, _, _ in entries}
@@ -254,45 +262,14 @@ def _replied(entries: list[tuple[str, str, float]], number: str, since: float) -
 
 def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
     entries = provider.entries()
-    by_number: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for to, body, at in entries:
-        by_number[to].append((at, body))
-
-    def first_reply(number: str, since: float) -> float | None:
-        times = [
-            at for at, body in by_number[number] if at >= since and not body.startswith(WAVE_BODIES)
-        ]
-        return min(times) if times else None
-
-    def stops(phase: Phase) -> dict:
-        ledger, goodbye = [], []
-        for number, sent in phase.stops.items():
-            recorded = phase.ledger.get(number)
-            replied = first_reply(number, sent)
-            ledger.append(_latency(sent, recorded, phase))
-            goodbye.append(_latency(sent, replied, phase))
-        return {
-            "stop_to_ledger": _summary(ledger),
-            "stop_to_goodbye": _summary(goodbye),
-        }
-
-    figures: dict = {"idle": stops(idle), "flood": stops(flood)}
-    welcome = []
-    for number, sent in flood.joins.items():
-        replied = first_reply(number, sent)
-        welcome.append(_latency(sent, replied, flood))
-    figures["flood"]["join_to_welcome"] = _summary(welcome)
+    figures: dict = {"idle": stop_figures(idle, entries), "flood": stop_figures(flood, entries)}
+    figures["flood"]["join_to_welcome"] = welcome_figures(flood, entries)
     wave_in_flood = [
         at
         for _, body, at in entries
         if body.startswith(WAVE_BODIES) and flood.started <= at <= flood.ended
     ]
-    late_wave = sum(
-        1
-        for number, recorded in flood.ledger.items()
-        for at, body in by_number[number]
-        if body.startswith(WAVE_BODIES) and at > recorded + PROVIDER_LATENCY
-    )
+    late_wave = wave_messages_after_stop(flood, entries)
     figures["flood"]["load"] = {
         "seconds": flood.ended - flood.started,
         "joins": len(flood.joins),
@@ -303,7 +280,7 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
         "webhook_errors": flood.errors,
         "schedule_lag_max_seconds": flood.schedule_lag_max,
         "webhook_response_ms": {
-            kind: {"p50": _quantile(v, 0.5) * 1000, "p99": _quantile(v, 0.99) * 1000}
+            kind: {"p50": quantile(v, 0.5) * 1000, "p99": quantile(v, 0.99) * 1000}
             for kind, v in flood.webhooks.items()
         },
     }
@@ -335,17 +312,68 @@ def _report(idle: Phase, flood: Phase, provider: ProviderLog) -> dict:
     return figures
 
 
+def stop_figures(phase: Phase, entries: list[tuple[str, str, float]]) -> dict:
+    """STOP -> opt-out committed and STOP -> goodbye at the provider, summarized."""
+    first_reply = _first_replies(entries)
+    ledger, goodbye = [], []
+    for number, sent in phase.stops.items():
+        ledger.append(latency(sent, phase.ledger.get(number), phase))
+        goodbye.append(latency(sent, first_reply(number, sent), phase))
+    return {"stop_to_ledger": latency_summary(ledger), "stop_to_goodbye": latency_summary(goodbye)}
+
+
+def welcome_figures(phase: Phase, entries: list[tuple[str, str, float]]) -> dict:
+    """JOIN -> welcome at the provider, summarized."""
+    first_reply = _first_replies(entries)
+    return latency_summary(
+        [latency(sent, first_reply(number, sent), phase) for number, sent in phase.joins.items()]
+    )
+
+
+def wave_messages_after_stop(phase: Phase, entries: list[tuple[str, str, float]]) -> int:
+    """Wave messages that reached a subscriber after their STOP was recorded."""
+    by_number = _by_number(entries)
+    return sum(
+        1
+        for number, recorded in phase.ledger.items()
+        for at, body in by_number[number]
+        if body.startswith(WAVE_BODIES) and at > recorded + PROVIDER_LATENCY
+    )
+
+
+def _by_number(entries: list[tuple[str, str, float]]) -> dict[str, list[tuple[float, str]]]:
+    by_number: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for to, body, at in entries:
+        by_number[to].append((at, body))
+    return by_number
+
+
+def _first_replies(
+    entries: list[tuple[str, str, float]],
+) -> Callable[[str, float], float | None]:
+    """first_reply(number, since): when the first reply (not the wave) reached them, or None."""
+    by_number = _by_number(entries)
+
+    def first_reply(number: str, since: float) -> float | None:
+        times = [
+            at for at, body in by_number[number] if at >= since and not body.startswith(WAVE_BODIES)
+        ]
+        return min(times) if times else None
+
+    return first_reply
+
+
 def _at_least(summary: dict, q: str) -> tuple[float, bool]:
     """The quantile, and whether it is only a lower bound."""
     return summary[f"{q}_s"], summary[f"{q}_is_lower_bound"]
 
 
-def _latency(sent: float, arrived: float | None, phase: Phase) -> tuple[float, bool]:
+def latency(sent: float, arrived: float | None, phase: Phase) -> tuple[float, bool]:
     """Seconds and whether it was seen; one not seen is at least as long as the run waited."""
     return (arrived - sent, True) if arrived is not None else (phase.waited_until - sent, False)
 
 
-def _summary(latencies: list[tuple[float, bool]]) -> dict:
+def latency_summary(latencies: list[tuple[float, bool]]) -> dict:
     """p50/p99 by nearest rank, each not seen counted at its lower bound.
 
     A quantile is then exact when it lies below every such bound, else it is a lower bound.
@@ -355,7 +383,7 @@ def _summary(latencies: list[tuple[float, bool]]) -> dict:
     bounds = [v for v, was_seen in latencies if not was_seen]
     summary = {"count": len(latencies), "not_seen": len(bounds)}
     for name, q in (("p50", 0.5), ("p99", 0.99)):
-        value = _quantile(values, q)
+        value = quantile(values, q)
         summary[f"{name}_s"] = value
         summary[f"{name}_is_lower_bound"] = bool(bounds) and value >= min(bounds)
     summary["max_seen_s"] = max(seen) if seen else None
@@ -363,7 +391,7 @@ def _summary(latencies: list[tuple[float, bool]]) -> dict:
     return summary
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return math.nan
@@ -572,7 +600,7 @@ class LedgerWatch:
 # --- setup -------------------------------------------------------------------------------
 
 
-def _flush_redis(url: str) -> None:
+def flush_redis(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url).flushdb()
