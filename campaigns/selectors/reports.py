@@ -19,14 +19,18 @@ any set of waves across campaigns (`WaveSetScope`, `wave_set_cells`), as the lib
 outcomes do (campaigns.selectors.library_outcomes).
 """
 
+import hashlib
+import logging
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.cache import cache
 from django.db import connections, router
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
@@ -37,6 +41,8 @@ from campaigns.models import Campaign, PagePost, Poll, PollAnswer, Wave, WaveErr
 from campaigns.suppression import effective_k, withheld_in_line
 from config.db_router import reading_from_replica
 from outreach.models import Channel, Region
+
+logger = logging.getLogger(__name__)
 
 DIMENSIONS = {
     "language": "language",
@@ -435,7 +441,99 @@ class Publisher:
 @reading_from_replica()
 def campaign_report(scope: ReportScope, *, suppress: bool = True) -> dict[str, Any]:
     """The report a funder sees: totals, one breakdown, the daily series, waves, polls and
-    the waves' Page posts."""
+    the waves' Page posts.
+
+    Served from the cache while nothing it reads has changed: its key holds the scope, the
+    suppress flag, k and the campaign as given, and a version read in one query (each
+    wave's rollup time, name and audience; the poll answers; the Page posts), so a new
+    rollup, a raised k or a new poll answer is a new key. The same figures either way: the
+    perturbation is a function of the records, not of when it is computed. Without the
+    cache (Redis down) the report is computed, as before.
+    """
+    key = _cache_key(scope, suppress=suppress)
+    report = _cache_get(key)
+    if report is None:
+        report = campaign_report_computed(scope, suppress=suppress)
+        _cache_set(key, report)
+    return report
+
+
+REPORT_CACHE_SECONDS = 300  # bounds what the version does not see (a region renamed)
+_CACHE_PAUSE_SECONDS = 30.0  # after the cache fails, reports are computed for this long
+_cache_down_until = 0.0
+
+
+def _cache_key(scope: ReportScope, *, suppress: bool) -> str:
+    campaign = scope.campaign
+    with _reading().cursor() as cursor:
+        cursor.execute(_REPORT_VERSION_SQL, [campaign.pk] * 4)
+        version = cursor.fetchone()
+    material = (
+        campaign.pk,
+        campaign.report_key_seed,  # a campaign's own: a reused id in a fresh database is not it
+        campaign.name,
+        _iso(campaign.election_date),
+        campaign.timezone,
+        campaign.organization.name,
+        effective_k(campaign.organization.report_min_cell_size),
+        scope.wave.pk if scope.wave else None,
+        _iso(scope.date_from),
+        _iso(scope.date_to),
+        scope.dimension,
+        suppress,
+        version,
+    )
+    digest = hashlib.blake2b(repr(material).encode(), digest_size=16).hexdigest()
+    return f"amani:report:{digest}"
+
+
+# The rollup cells, when they were computed, and what a report reads besides, in one query.
+_REPORT_VERSION_SQL = """
+    SELECT
+        (SELECT concat_ws('|', count(*), max(id)) FROM campaigns_waverollup
+         WHERE campaign_id = %s),  -- a recompute writes new rows: new ids
+        (SELECT md5(COALESCE(string_agg(concat_ws('|', id, name, status, rolled_up_at,
+                fanned_out_at, scheduled_for, audience::text), ',' ORDER BY id), ''))
+         FROM campaigns_wave WHERE campaign_id = %s),
+        (SELECT concat_ws('|', count(*), count(a.subscriber_id), max(a.id))
+         FROM campaigns_pollanswer a JOIN campaigns_poll p ON p.id = a.poll_id
+         JOIN campaigns_wave w ON w.id = p.wave_id WHERE w.campaign_id = %s),
+        (SELECT md5(COALESCE(string_agg(concat_ws('|', pp.id, pp.status, pp.provider_post_id,
+                pp.scheduled_for, pp.reactions, pp.comments, pp.shares, pp.engagement_read_at),
+                ',' ORDER BY pp.id), ''))
+         FROM campaigns_pagepost pp JOIN campaigns_wave w ON w.id = pp.wave_id
+         WHERE w.campaign_id = %s)
+"""
+
+
+def _cache_get(key: str) -> dict[str, Any] | None:
+    if monotonic() < _cache_down_until:
+        return None
+    try:
+        return cache.get(key)
+    except Exception:
+        _cache_failed()
+        return None
+
+
+def _cache_set(key: str, report: dict[str, Any]) -> None:
+    if monotonic() < _cache_down_until:
+        return
+    try:
+        cache.set(key, report, REPORT_CACHE_SECONDS)
+    except Exception:
+        _cache_failed()
+
+
+def _cache_failed() -> None:
+    global _cache_down_until
+    _cache_down_until = monotonic() + _CACHE_PAUSE_SECONDS
+    logger.warning("the report cache failed; reports are computed for %s s", _CACHE_PAUSE_SECONDS)
+
+
+@reading_from_replica()
+def campaign_report_computed(scope: ReportScope, *, suppress: bool = True) -> dict[str, Any]:
+    """The report of `campaign_report`, computed from the rollup cells (no cache)."""
     campaign = scope.campaign
     k = effective_k(campaign.organization.report_min_cell_size)
     publisher = Publisher(k=k, suppress=suppress)
