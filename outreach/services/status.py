@@ -9,6 +9,7 @@ when batches race. The inbox row is deleted in the same transaction, so a report
 applied exactly once, within seconds.
 """
 
+import json
 import logging
 import time
 from datetime import timedelta
@@ -21,7 +22,6 @@ from django.utils import timezone
 from outreach.models import (
     Channel,
     OutboundStatus,
-    StatusReportInbox,
 )
 from outreach.wave_activity import wave_messages_failed, waves_changed
 
@@ -39,6 +39,12 @@ RANK = {
     OutboundStatus.READ: 4,
 }
 UNKNOWN = "unknown"
+# The inbox's one write, as the model's fields (outreach.models.StatusReportInbox) name them.
+_INSERT = (
+    "INSERT INTO outreach_statusreportinbox"
+    " (channel_id, provider_message_id, provider_status, status, error_code, received_at, raw)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)"
+)
 # A report for a message we have not recorded waits this long in the inbox for its message.
 ORPHAN_AFTER = timedelta(minutes=10)
 
@@ -57,21 +63,25 @@ def status_receive(
     `status` is ours (OutboundStatus, or UNKNOWN): the webhook translated its provider's
     word at the edge; `provider_status` is that word, kept beside it, as is `raw` (the
     report without what names the person)."""
-    with transaction.atomic():
-        if not connection.savepoint_ids:  # our own transaction, not a caller's
-            with connection.cursor() as cursor:
-                # A receipt, not consent: a database crash may lose the last fraction of a
-                # second of them (the message stays "sent"); waiting for the disk would
-                # halve how many callbacks a web process takes.
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        StatusReportInbox.objects.create(
-            channel_id=channel.pk,
-            provider_message_id=provider_message_id,
-            provider_status=provider_status,
-            status=status if status in RANK else UNKNOWN,
-            error_code=error_code,
-            received_at=timezone.now(),
-            raw=raw,
+    statement = _INSERT
+    if not connection.in_atomic_block:
+        # Our own transaction, in one round trip: PostgreSQL runs the two statements of one
+        # query as one transaction. A receipt, not consent: a database crash may lose the
+        # last fraction of a second of them (the message stays "sent"); waiting for the disk
+        # would halve how many callbacks a web process takes.
+        statement = "SET LOCAL synchronous_commit TO OFF; " + statement
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [
+                channel.pk,
+                provider_message_id,
+                provider_status,
+                status if status in RANK else UNKNOWN,
+                error_code,
+                timezone.now(),
+                None if raw is None else json.dumps(raw),
+            ],
         )
     _schedule_apply()
 

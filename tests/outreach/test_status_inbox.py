@@ -1,5 +1,6 @@
 """Status reports wait in an inbox and are applied in batches: once each, only forward."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -260,3 +261,43 @@ def test_a_batch_finds_its_messages_by_index_though_statistics_predate_every_sen
     probe = plan[plan.index("SubPlan") :].split("CTE stored")[0]
     assert "Seq Scan on outreach_outboundmessage" not in probe, plan
     assert status_reports_apply() == 2000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_callback_stores_its_report_in_one_statement_committed_at_once(twilio_channel):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as statements:
+        status_receive(
+            channel=twilio_channel,
+            provider_message_id="SMone",
+            provider_status="delivered",
+            status=OutboundStatus.DELIVERED,
+            raw={"MessageStatus": "delivered"},
+        )
+
+    # One round trip to the database, not BEGIN, SET, INSERT and COMMIT (the tests then
+    # apply the inbox in-process, in statements of its own) …
+    first = statements.captured_queries[0]["sql"]
+    assert first.startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
+    # … and the report is there for every other connection at once, as it was sent.
+    with connection.copy().cursor() as other:
+        other.execute(
+            "SELECT provider_status, status, raw FROM outreach_statusreportinbox"
+            " WHERE provider_message_id = 'SMone'"
+        )
+        [(provider_status, status, raw)] = other.fetchall()
+    assert (provider_status, status) == ("delivered", "delivered")
+    assert json.loads(raw) == {"MessageStatus": "delivered"}
+
+
+def test_inside_a_callers_transaction_a_report_rolls_back_with_it(twilio_channel):
+    def receive_then_give_up() -> None:
+        with transaction.atomic():
+            receive(twilio_channel, "SMrolled", "delivered")
+            raise RuntimeError("the caller gives up")
+
+    with pytest.raises(RuntimeError):
+        receive_then_give_up()
+
+    assert not StatusReportInbox.objects.filter(provider_message_id="SMrolled").exists()
