@@ -13,24 +13,25 @@ Two kinds of figure, one design that holds across processes and hosts:
   scrape time by `AmaniCollector`: one grouped query over the last day's messages (a BRIN
   index on created_at keeps it to that day's pages), one on the inbox, a few Redis reads.
 
+The figures are read by outreach.selectors.engine, the one place the console's Engine page
+reads them too; this module counts events and turns those readings into metric families.
+Sends are also counted in 10-second buckets kept an hour (by channel kind and by wave), for
+the console's "last minute / last hour" and a wave's send rate: a sliding window Prometheus
+does not need (it takes rate() of the counter), a person watching a wave does.
+
 Labels are channel kind, channel id, status, queue, webhook and error code: never a number,
 a name or an organization.
 """
 
-import json
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import redis
 from celery.signals import before_task_publish
-from django.conf import settings
-from django.db.models import Count
-from django.db.models.functions import Now
-from django.utils import timezone
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -43,10 +44,11 @@ from outreach.outage_log import warn_outage
 from outreach.privacy import mask_phone_numbers_in
 from outreach.redis_client import redis_client
 
+if TYPE_CHECKING:
+    from outreach.selectors.engine import EventCounters, MessagesByStatus, Queues, StatusInbox
+
 logger = logging.getLogger(__name__)
 
-# Messages created this long ago or less are counted by status.
-MESSAGES_WINDOW = timedelta(hours=24)
 # Webhook latency buckets, in seconds: a signed callback should take a few milliseconds.
 WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # Stamped on every Celery task message, so the oldest waiting one tells its queue's age.
@@ -57,21 +59,43 @@ PROVIDER_ERRORS_KEY = "amani:metrics:provider_errors"
 RATE_LIMIT_REFUSALS_KEY = "amani:metrics:rate_limit_refusals"  # counted by rate_limit's script
 RATE_LIMIT_WAIT_KEY = "amani:metrics:rate_limit_wait_seconds"
 WEBHOOK_KEY = "amani:metrics:webhook_seconds"
-_SEP = "|"
+SEP = "|"
+# Recent sends: one hash per 10 seconds ("amani:metrics:sent_recent:<bucket>"), fields
+# "kind:<channel kind>" and "wave:<wave id>", each kept a little over an hour.
+RECENT_KEY = "amani:metrics:sent_recent:"
+RECENT_BUCKET_SECONDS = 10
+RECENT_HOUR = 3600
+RECENT_KIND = "kind:"
+RECENT_WAVE = "wave:"
+_RECENT_KEEP_SECONDS = RECENT_HOUR + 2 * RECENT_BUCKET_SECONDS
 
 
 # --- Counting events, where they happen -------------------------------------------------
 
 
-def messages_sent(channel_kinds: Iterable[str]) -> None:
-    """Count messages a provider took, one channel kind per message."""
-    counts = Counter(channel_kinds)
-    _add(SENT_KEY, dict(counts))
+def messages_sent(sends: Iterable[tuple[str, int | None]]) -> None:
+    """Count messages a provider took, one (channel kind, wave id or None) per message: in
+    the lasting counter by kind, and in this moment's bucket by kind and by wave."""
+    kinds: Counter[str] = Counter()
+    recent: Counter[str] = Counter()
+    for kind, wave_id in sends:
+        kinds[kind] += 1
+        recent[f"{RECENT_KIND}{kind}"] += 1
+        if wave_id:
+            recent[f"{RECENT_WAVE}{wave_id}"] += 1
+    bucket = recent_key(int(time.time() // RECENT_BUCKET_SECONDS))
+    _add(SENT_KEY, dict(kinds), also=(bucket, dict(recent)))
+
+
+def recent_key(bucket: int) -> str:
+    """The hash of recent sends for the 10-second bucket `bucket` (seconds since the epoch
+    divided by RECENT_BUCKET_SECONDS)."""
+    return f"{RECENT_KEY}{bucket}"
 
 
 def provider_refused(*, channel_kind: str, code: str) -> None:
     """Count one provider error at the send (its code, or "none" when it gave none)."""
-    _add(PROVIDER_ERRORS_KEY, {f"{channel_kind}{_SEP}{error_code_label(code)}": 1})
+    _add(PROVIDER_ERRORS_KEY, {f"{channel_kind}{SEP}{error_code_label(code)}": 1})
 
 
 def rate_limit_waited(*, channel_id: int, seconds: float) -> None:
@@ -86,9 +110,9 @@ def webhook_handled(*, webhook: str, seconds: float) -> None:
     _add(
         WEBHOOK_KEY,
         {
-            f"{webhook}{_SEP}{bucket}": 1,
-            f"{webhook}{_SEP}sum": seconds,
-            f"{webhook}{_SEP}count": 1,
+            f"{webhook}{SEP}{bucket}": 1,
+            f"{webhook}{SEP}sum": seconds,
+            f"{webhook}{SEP}count": 1,
         },
     )
 
@@ -122,7 +146,11 @@ def counting_paused(client: redis.Redis) -> bool:
     return time.monotonic() < getattr(client, "amani_counting_paused_until", 0.0)
 
 
-def _add(key: str, amounts: dict[str, float]) -> None:
+def _add(
+    key: str, amounts: dict[str, float], *, also: tuple[str, dict[str, int]] | None = None
+) -> None:
+    """Add `amounts` to the hash `key` (and `also`'s, a recent bucket expiring after an hour),
+    in one round trip."""
     client = redis_client()
     if client is None or not amounts or counting_paused(client):
         return
@@ -133,6 +161,11 @@ def _add(key: str, amounts: dict[str, float]) -> None:
                     pipe.hincrby(key, field, amount)
                 else:
                     pipe.hincrbyfloat(key, field, amount)
+            if also is not None:
+                bucket, counts = also
+                for field, amount in counts.items():
+                    pipe.hincrby(bucket, field, amount)
+                pipe.expire(bucket, _RECENT_KEEP_SECONDS)
             pipe.execute()
     except redis.RedisError:
         paused = time.monotonic() + PAUSE_AFTER_OUTAGE
@@ -144,45 +177,33 @@ def _add(key: str, amounts: dict[str, float]) -> None:
 
 
 class AmaniCollector(Collector):
-    """Every figure of /metrics, read when Prometheus scrapes."""
+    """Every figure of /metrics, read when Prometheus scrapes (through the engine's selectors,
+    as the console's Engine page reads them)."""
 
     def collect(self) -> Iterator[object]:
-        yield from _messages_by_status()
-        yield from _status_inbox()
-        yield from _celery_queues()
-        yield from _event_counters()
+        from outreach.selectors import engine
+
+        yield from _messages_families(engine.messages_by_status())
+        yield from _inbox_families(engine.status_inbox())
+        yield from _queue_families(engine.celery_queues())
+        yield from _counter_families(engine.event_counters())
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)
 REGISTRY.register(AmaniCollector())
 
 
-def _messages_by_status() -> Iterator[object]:
-    from outreach.models import Channel, OutboundMessage, OutboundStatus
+def _messages_families(counted: "MessagesByStatus") -> Iterator[object]:
+    from outreach.models import OutboundStatus
 
-    rows = (
-        # The database's clock, which stamped the rows (fan-out writes them in SQL).
-        OutboundMessage.objects.filter(created_at__gte=Now() - MESSAGES_WINDOW)
-        .order_by()
-        .values_list("channel_id", "status", "error_code")
-        .annotate(n=Count("id"))
-    )
-    kinds = dict(Channel.objects.values_list("pk", "kind"))
-    by_status: Counter[tuple[str, str]] = Counter()
-    errors: Counter[tuple[str, str, str]] = Counter()
-    for channel_id, status, error_code, n in rows:
-        kind = kinds.get(channel_id, "unknown")
-        by_status[(kind, status)] += n
-        if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):  # no code: "none"
-            errors[(kind, status, error_code_label(error_code))] += n
     messages = GaugeMetricFamily(
         "amani_messages",
         "Messages created in the last 24 hours, by channel kind and their status now.",
         labels=["channel_kind", "status"],
     )
-    for kind in sorted({kind for kind, _ in by_status}):
+    for kind in sorted({kind for kind, _ in counted.by_status}):
         for status in OutboundStatus.values:  # every status, 0 too: series do not come and go
-            messages.add_metric([kind, status], by_status[(kind, status)])
+            messages.add_metric([kind, status], counted.by_status.get((kind, status), 0))
     yield messages
     failed = GaugeMetricFamily(
         "amani_messages_failed",
@@ -190,52 +211,27 @@ def _messages_by_status() -> Iterator[object]:
         "provider's error code (at the send or in a delivery report).",
         labels=["channel_kind", "status", "code"],
     )
-    for (kind, status, code), n in sorted(errors.items()):
+    for (kind, status, code), n in sorted(counted.failed.items()):
         failed.add_metric([kind, status, code], n)
     yield failed
 
 
-def _status_inbox() -> Iterator[object]:
-    from outreach.models import StatusReportInbox
-
-    waiting = StatusReportInbox.objects.count()
-    oldest = StatusReportInbox.objects.order_by("pk").values_list("received_at", flat=True)[:1]
-    lag = max(0.0, (timezone.now() - oldest[0]).total_seconds()) if oldest else 0.0
+def _inbox_families(inbox: "StatusInbox") -> Iterator[object]:
     yield GaugeMetricFamily(
-        "amani_status_inbox_reports", "Status reports received, not yet applied.", value=waiting
+        "amani_status_inbox_reports",
+        "Status reports received, not yet applied.",
+        value=inbox.waiting,
     )
     yield GaugeMetricFamily(
         "amani_status_inbox_lag_seconds",
         "Age of the oldest status report not yet applied (0 when none waits).",
-        value=lag,
+        value=inbox.lag_seconds,
     )
 
 
-# kombu's Redis transport keeps one list per priority step: "name", then "name\x06\x163" …
-_PRIORITY_SEP = "\x06\x16"
-
-
-def _celery_queues() -> Iterator[object]:
-    client = _broker_client()
-    if client is None:
-        return  # tasks run in-process (the demo): there are no queues
-    from kombu.transport.redis import PRIORITY_STEPS
-
-    names = _queue_names()
-    lists = {
-        name: [name, *(f"{name}{_PRIORITY_SEP}{step}" for step in PRIORITY_STEPS[1:])]
-        for name in names
-    }
-    try:
-        with client.pipeline(transaction=False) as pipe:
-            for keys in lists.values():
-                for key in keys:
-                    pipe.llen(key)
-                    pipe.lindex(key, -1)  # LPUSH in, BRPOP out: the oldest is last
-            answers = pipe.execute()
-    except redis.RedisError:
-        warn_outage(logger, "queue depths not read (broker unavailable)")
-        return
+def _queue_families(read: "Queues") -> Iterator[object]:
+    if not read.queues:
+        return  # tasks run in-process (the demo), or the broker did not answer
     depth = GaugeMetricFamily(
         "amani_queue_depth", "Celery tasks waiting in each queue.", labels=["queue"]
     )
@@ -244,48 +240,25 @@ def _celery_queues() -> Iterator[object]:
         "How long the oldest task waiting in each queue has waited (0 when none waits).",
         labels=["queue"],
     )
-    now = time.time()
-    position = 0
-    for name, keys in lists.items():
-        waiting, published = 0, []
-        for _ in keys:
-            length, tail = answers[position], answers[position + 1]
-            position += 2
-            waiting += length
-            if tail is not None and (at := _published_at(tail)) is not None:
-                published.append(at)
-        depth.add_metric([name], waiting)
-        age.add_metric([name], max(0.0, now - min(published)) if published else 0.0)
+    for queue in read.queues:
+        depth.add_metric([queue.name], queue.depth)
+        age.add_metric([queue.name], queue.oldest_age_seconds)
     yield depth
     yield age
 
 
-def _event_counters() -> Iterator[object]:
-    client = redis_client()
-    keys = [SENT_KEY, PROVIDER_ERRORS_KEY, RATE_LIMIT_REFUSALS_KEY, RATE_LIMIT_WAIT_KEY]
-    counted: list[dict[bytes, bytes]] = [{} for _ in range(len(keys) + 1)]
-    up = 0
-    if client is not None:
-        try:
-            with client.pipeline(transaction=False) as pipe:
-                for key in [*keys, WEBHOOK_KEY]:
-                    pipe.hgetall(key)
-                counted = pipe.execute()
-            up = 1
-        except redis.RedisError:
-            warn_outage(logger, "metrics' counters not read (Redis unavailable)")
-    sent, refused, refusals, waited, webhooks = (_decoded(hash_) for hash_ in counted)
+def _counter_families(counters: "EventCounters") -> Iterator[object]:
     yield GaugeMetricFamily(
         "amani_event_counters_up",
         "1 when the event counters (in Redis) could be read; 0 without Redis.",
-        value=up,
+        value=1 if counters.up else 0,
     )
     family = CounterMetricFamily(
         "amani_messages_sent",
         "Messages handed to a provider and taken by it, by channel kind.",
         labels=["channel_kind"],
     )
-    for kind, n in sorted(sent.items()):
+    for kind, n in sorted(counters.sent.items()):
         family.add_metric([kind], float(n))
     yield family
     family = CounterMetricFamily(
@@ -293,8 +266,7 @@ def _event_counters() -> Iterator[object]:
         "Errors a provider answered a send with, by channel kind and the provider's code.",
         labels=["channel_kind", "code"],
     )
-    for field, n in sorted(refused.items()):
-        kind, _, code = field.partition(_SEP)
+    for (kind, code), n in sorted(counters.provider_errors.items()):
         family.add_metric([kind, code], float(n))
     yield family
     family = CounterMetricFamily(
@@ -302,7 +274,7 @@ def _event_counters() -> Iterator[object]:
         "Times a channel's rate limiter refused tokens (the sender waited or queued again).",
         labels=["channel_id"],
     )
-    for channel_id, n in sorted(refusals.items()):
+    for channel_id, n in sorted(counters.rate_limit_refusals.items()):
         family.add_metric([channel_id], float(n))
     yield family
     family = CounterMetricFamily(
@@ -310,65 +282,14 @@ def _event_counters() -> Iterator[object]:
         "Seconds dispatchers slept waiting for a channel's rate limiter.",
         labels=["channel_id"],
     )
-    for channel_id, seconds in sorted(waited.items()):
-        family.add_metric([channel_id], float(seconds))
+    for channel_id, seconds in sorted(counters.rate_limit_wait_seconds.items()):
+        family.add_metric([channel_id], seconds)
     yield family
-    yield _webhook_histogram(webhooks)
-
-
-def _webhook_histogram(fields: dict[str, str]) -> HistogramMetricFamily:
     histogram = HistogramMetricFamily(
         "amani_webhook_duration_seconds",
         "Time to handle a provider's webhook request, by webhook.",
         labels=["webhook"],
     )
-    names = sorted({field.partition(_SEP)[0] for field in fields})
-    for name in names:
-        cumulative, buckets = 0.0, []
-        for le in [*(str(b) for b in WEBHOOK_BUCKETS), "+Inf"]:
-            cumulative += float(fields.get(f"{name}{_SEP}{le}", 0))
-            buckets.append((le, cumulative))
-        histogram.add_metric([name], buckets, sum_value=float(fields.get(f"{name}{_SEP}sum", 0)))
-    return histogram
-
-
-def _decoded(hash_: dict[bytes, bytes]) -> dict[str, str]:
-    return {key.decode(): value.decode() for key, value in hash_.items()}
-
-
-def _published_at(raw: bytes) -> float | None:
-    try:
-        return float(json.loads(raw)["headers"][PUBLISHED_AT_HEADER])
-    except (ValueError, KeyError, TypeError):
-        return None  # a message from before the stamp, or not Celery's
-
-
-def _queue_names() -> list[str]:
-    from config.celery import app
-
-    names = {queue.name for queue in app.conf.task_queues or ()}
-    names |= {route["queue"] for route in (app.conf.task_routes or {}).values() if "queue" in route}
-    names.add(app.conf.task_default_queue)
-    return sorted(names)
-
-
-_broker: redis.Redis | None = None
-
-
-def _broker_client() -> redis.Redis | None:
-    """A client on the Celery broker (often REDIS_URL, but not always); None without one."""
-    global _broker
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):  # the demo's memory:// (no queues)
-        return None
-    if url == settings.REDIS_URL:
-        return redis_client()
-    if _broker is None:
-        from outreach.redis_client import COMMAND_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS
-
-        _broker = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            socket_timeout=COMMAND_TIMEOUT_SECONDS,
-        )
-    return _broker
+    for latency in counters.webhooks:
+        histogram.add_metric([latency.webhook], latency.buckets, sum_value=latency.sum_seconds)
+    yield histogram

@@ -480,7 +480,7 @@ def messages_record_sent(sent: list[tuple[OutboundMessage, SendResult]]) -> None
         cursor.execute(sql, [*params, OutboundStatus.SENDING])
         recorded_ids = {row[0] for row in cursor.fetchall()}
     recorded = len(recorded_ids)
-    metrics.messages_sent(m.channel.kind for m, _ in sent if m.pk in recorded_ids)
+    metrics.messages_sent((m.channel.kind, m.wave_id) for m, _ in sent if m.pk in recorded_ids)
     if recorded < len(sent):
         logger.warning(
             "%s sends were not recorded: their claim was taken back", len(sent) - recorded
