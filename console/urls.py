@@ -4,6 +4,7 @@ from console.views import (
     audience,
     auth,
     campaigns,
+    engine,
     funder,
     home,
     inbox,
@@ -34,4 +35,5 @@ urlpatterns = [
     *lexicon.urlpatterns,
     *library.urlpatterns,
     *network.urlpatterns,
+    *engine.urlpatterns,
 ]

@@ -100,6 +100,7 @@ class EventCounters:
     """Counted in Redis since its counters began (a restart of Redis starts them afresh)."""
 
     up: bool
+    configured: bool = True  # False: this server runs without Redis (the demo), nothing counted
     sent: dict[str, int] = field(default_factory=dict)  # channel kind → messages
     provider_errors: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, code)
     rate_limit_refusals: dict[str, int] = field(default_factory=dict)  # channel id → times
@@ -231,7 +232,7 @@ def event_counters() -> EventCounters:
     waits, webhook latency histograms."""
     client = redis_client()
     if client is None:
-        return EventCounters(up=False)
+        return EventCounters(up=False, configured=False)
     keys = [
         metrics.SENT_KEY,
         metrics.PROVIDER_ERRORS_KEY,
@@ -323,7 +324,7 @@ def _problems(queues: Queues, inbox: StatusInbox, counters: EventCounters) -> li
                     kind="webhook_p99", subject=webhook.webhook, seconds=p99, limit=WEBHOOK_P99_MAX
                 )
             )
-    if not counters.up:
+    if counters.configured and not counters.up:
         found.append(Problem(kind="counters_down"))
     # Worst first: the furthest past its threshold (a missing reading after every lateness).
     return sorted(found, key=lambda p: -(p.seconds / p.limit) if p.limit else 0.0)
