@@ -2,9 +2,10 @@
 
 Queues, the status inbox, recent sends, provider errors, rate-limiter waits and webhook
 latency, read by outreach.selectors.engine, the same readings /metrics serves, and a verdict
-in one line. The figures span every organization of the server, so the page is for Django
-staff users (the server's operators), not for any organization's role; others get the
-console's forbidden page. The health fragment reloads itself every 5 seconds (htmx).
+in one line. The figures span every organization of the server, so the page is for the
+server's operators: superusers, as the Django admin is (`is_staff` will not do: every
+organization's admins, managers and reviewers have it); others get the console's forbidden
+page. The health fragment reloads itself every 5 seconds (htmx).
 """
 
 from collections.abc import Callable
@@ -30,14 +31,14 @@ View = Callable[..., HttpResponse]
 
 
 def operator_view(view: View) -> View:
-    """Wrap a view for the server's operators: anonymous users go to sign-in, signed-in users
-    who are not staff get the console's forbidden page."""
+    """Wrap a view for the server's operators (superusers): anonymous users go to sign-in,
+    other signed-in users get the console's forbidden page."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
+        if not request.user.is_superuser:
             return forbidden(request, reason=_("This page is for the server's operators."))
         return view(request, *args, **kwargs)
 

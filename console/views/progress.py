@@ -1,11 +1,13 @@
 """A wave's page: its status, times and texts, and its live progress per channel.
 
 The progress fragment reloads itself every 2 seconds (htmx) while the wave is scheduled,
-sending or paused, and stops once it is sent or cancelled. Schedule, pause, resume and
+sending or paused, and stops once it is sent or cancelled; while it reloads it shows the
+wave's send rate over the last minute and the time left at that rate. Schedule, pause, resume and
 cancel (after a confirmation page) call the same services as the API.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -18,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Wave, WaveStatus
-from campaigns.selectors.progress import wave_progress
+from campaigns.selectors.progress import wave_pace, wave_progress
 from campaigns.selectors.recipients import wave_channels
 from campaigns.services import waves as services
 from console.forms import through_service
 from console.guard import member_view
+from console.views.engine import duration_words
 from outreach.access import Action, may
 
 # While a wave is in one of these, its numbers move: the page keeps asking.
@@ -86,12 +89,20 @@ def own_wave(request: HttpRequest, pk: int) -> Wave:
 
 
 def progress_context(wave: Wave) -> dict[str, Any]:
-    """What the progress fragment shows: the status, the counts per channel, the hold."""
+    """What the progress fragment shows: the status, the counts per channel, the hold, and
+    while the wave is under way its send rate and the time left at it."""
+    now = timezone.now()
+    progress = wave_progress(wave, now=now)
+    pace = wave_pace(wave, progress) if wave.status in LIVE else None
+    left = pace.seconds_left if pace else None
     return {
         "wave": wave,
-        "progress": wave_progress(wave, now=timezone.now()),
+        "progress": progress,
         "live": wave.status in LIVE,
         "poll_every": POLL_EVERY,
+        "pace": pace,
+        "time_left": duration_words(left) if left is not None else None,
+        "finishes_at": now + timedelta(seconds=left) if left is not None else None,
     }
 
 
