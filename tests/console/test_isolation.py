@@ -341,6 +341,22 @@ def test_our_own_lists_do_show_what_the_other_organization_must_not_see(
     assert secret in response.content.decode()
 
 
+def test_the_engine_page_spans_the_server_and_names_no_organization(world_a, b_members):
+    operator = b_members[Role.ADMIN]
+    operator.membership.user.is_superuser = True  # the server's operator, not A's member
+    operator.membership.user.save(update_fields=["is_superuser"])
+
+    pages = [operator.get(reverse(name)) for name in ("console:engine", "console:engine-health")]
+
+    for response in pages:
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert not [secret for secret in SECRETS if secret in body]
+    for role, client in b_members.items():
+        if role != Role.ADMIN:
+            assert client.get(reverse("console:engine")).status_code == 403
+
+
 def test_a_console_page_not_found_is_a_page_for_people(b_members):
     response = b_members[Role.MANAGER].get("/console/no-such-page/")
 
