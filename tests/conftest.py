@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from outreach.models import Channel, ChannelKind, Organization, Role
 from outreach.redis_client import redis_client
 from outreach.selectors.channels import forget_webhook_channels
+from outreach.selectors.conversation import forget_webhook_keywords
 from outreach.services.channels import channel_create
 from outreach.services.organizations import member_add, organization_create
 from tests.support import quick_flush
@@ -161,6 +162,7 @@ def console_channel(organization: Organization) -> Channel:
 def _no_kept_channels() -> None:
     """Webhooks find channels afresh in each test (rows of earlier tests are gone)."""
     forget_webhook_channels()
+    forget_webhook_keywords()
 
 
 @pytest.fixture(autouse=True)

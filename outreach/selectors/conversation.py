@@ -1,6 +1,8 @@
 """What the inbound router needs to read about an organization."""
 
 import logging
+import threading
+import time
 from datetime import datetime, timedelta
 
 from outreach.keywords import Intent, Keyword, KeywordSet
@@ -8,6 +10,34 @@ from outreach.models import Keyword as KeywordRow
 from outreach.models import Organization, OutboundKind, OutboundMessage, Region, SystemReply
 
 logger = logging.getLogger(__name__)
+
+
+# What a webhook keeps of an organization's keywords: enough to see a STOP before it opens a
+# transaction. The routing task reads them afresh, so a keyword changed in another process
+# within the TTL only waits for the task; one changed in this process is forgotten at commit.
+KEPT_KEYWORDS_SECONDS = 10.0
+_kept_keywords: dict[int, tuple[float, KeywordSet]] = {}
+_kept_lock = threading.Lock()
+
+
+def webhook_keyword_set(organization: Organization) -> KeywordSet:
+    """`keyword_set_for`, kept in this process for a few seconds (the webhooks' hot path)."""
+    now = time.monotonic()
+    kept = _kept_keywords.get(organization.pk)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    keywords = keyword_set_for(organization)
+    with _kept_lock:
+        if len(_kept_keywords) > 10_000:
+            _kept_keywords.clear()
+        _kept_keywords[organization.pk] = (now + KEPT_KEYWORDS_SECONDS, keywords)
+    return keywords
+
+
+def forget_webhook_keywords() -> None:
+    """Drop the keywords this process keeps (after a keyword changes here, and in tests)."""
+    with _kept_lock:
+        _kept_keywords.clear()
 
 
 def keyword_set_for(organization: Organization) -> KeywordSet:

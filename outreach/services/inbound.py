@@ -15,10 +15,11 @@ reached the sender within the organization's attribution window (72 hours by def
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,6 +50,7 @@ from outreach.selectors.conversation import (
     regions_for,
     reply_overrides_for,
     wave_last_reaching,
+    webhook_keyword_set,
 )
 from outreach.services.consent import consent_record
 from outreach.services.contacts import link_code_issue, link_code_redeem
@@ -101,8 +103,13 @@ def inbound_receive(
     A STOP from a subscriber is recorded in the ledger in the same transaction
     (`inbound_stop_record_at_once`); everything else, the goodbye included, is routed by the task.
     """
+    match = match_keyword(body, webhook_keyword_set(channel.organization))
+    says_stop = match is not None and match.intent == Intent.STOP
     try:
-        with transaction.atomic():
+        # Anything but a STOP is one insert, committed as it runs (a savepoint only inside a
+        # caller's transaction); a STOP is stored with its opt-out, in one transaction.
+        atomic = says_stop or connection.in_atomic_block
+        with transaction.atomic() if atomic else nullcontext():
             inbound = InboundMessage.objects.create(
                 organization_id=channel.organization_id,
                 channel=channel,
@@ -112,7 +119,7 @@ def inbound_receive(
                 received_at=received_at,
                 raw=raw,
             )
-            stopped = inbound_stop_record_at_once(channel=channel, inbound=inbound)
+            stopped = says_stop and inbound_stop_record_at_once(channel=channel, inbound=inbound)
     except IntegrityError:
         existing = InboundMessage.objects.get(
             channel=channel, provider_message_id=provider_message_id

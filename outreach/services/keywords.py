@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from outreach.errors import InvalidInput
 from outreach.keywords import normalize
 from outreach.models import Keyword, Organization
+from outreach.selectors.conversation import forget_webhook_keywords
 
 
 @transaction.atomic
@@ -34,6 +35,7 @@ def _save(keyword: Keyword) -> Keyword:
             keyword.save()
     except IntegrityError as error:  # a concurrent save of the same word
         raise InvalidInput(_taken(keyword.word), field="word") from error
+    transaction.on_commit(forget_webhook_keywords)
     return keyword
 
 

@@ -2,17 +2,22 @@
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from outreach.keywords import Intent
 from outreach.models import (
     ConsentEvent,
     ConsentKind,
     ConsentSource,
     ConsentStatus,
+    InboundMessage,
     OutboundMessage,
     Subscriber,
 )
 from outreach.services.consent import consent_record
+from outreach.services.keywords import keyword_create
 from outreach.services.subscribers import subscriber_for_address
 from tests.support.twilio_api import AUTH_TOKEN, twilio_signature
 from tests.support.webhooks import twilio_form
@@ -135,3 +140,34 @@ def test_a_newcomers_stop_waits_for_their_join_to_be_routed(
 
     assert first == WAITING
     assert Subscriber.objects.get(address=NUMBER).consent_status == ConsentStatus.OPTED_OUT
+
+
+def test_a_keyword_the_organization_adds_for_stop_opts_out_in_the_webhook_at_once(
+    member, post_while_the_queue_is_busy, twilio_api
+):
+    post_while_the_queue_is_busy("hello")  # the webhook now keeps the organization's keywords
+    keyword_create(organization=member.organization, word="ACHA", intent=Intent.STOP)
+
+    post_while_the_queue_is_busy("ACHA")
+
+    assert Subscriber.objects.get(pk=member.pk).consent_status == ConsentStatus.OPTED_OUT
+    (event,) = opt_outs()
+    assert event.keyword_as_texted == "ACHA"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_is_not_a_stop_is_stored_in_one_statement(
+    member, post_while_the_queue_is_busy, twilio_api
+):
+    post_while_the_queue_is_busy("hello")  # the channel and keywords are kept from now on
+
+    with CaptureQueriesContext(connection) as statements:
+        response, _ = post_while_the_queue_is_busy("the violence must end")
+
+    assert response.status_code == 200
+    # It opens no transaction of its own (BEGIN, SAVEPOINT … COMMIT): its first statement is
+    # the insert, committed as it runs (then the routing runs, in-process in the tests).
+    first, second = (s["sql"].split()[0] for s in statements.captured_queries[:2])
+    assert first == "INSERT"
+    assert second not in ("SAVEPOINT", "RELEASE", "COMMIT")
+    assert InboundMessage.objects.filter(body="the violence must end").count() == 1
