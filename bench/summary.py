@@ -121,14 +121,14 @@ def _import(r: Results) -> tuple[str, bool | None] | None:
 
 
 def _whole_loop(r: Results) -> tuple[str, bool | None] | None:
-    rate = _get(r, "election_eve", "delivered_and_reported_per_second")
-    stop_p99 = _get(r, "election_eve", "stop_to_ledger_ms", "p99")
+    rate = _get(r, "election_eve", "throughput_per_second", "delivered_and_reported")
+    stop_p99 = _get(r, "election_eve", "stop_to_ledger", "p99_s")
     if rate is None:
         return None
     text = f"{rate:,.0f} messages/s delivered and reported"
     if stop_p99 is None:
         return text, rate >= 500
-    return f"{text}; STOP to ledger p99 {stop_p99:,.0f} ms", rate >= 500 and stop_p99 <= 1000
+    return f"{text}; STOP to ledger p99 {stop_p99 * 1000:,.0f} ms", rate >= 500 and stop_p99 <= 1
 
 
 def _history(r: Results) -> tuple[str, bool | None] | None:
