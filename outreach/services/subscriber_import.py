@@ -24,15 +24,14 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outreach.addresses import normalize_phone_number
@@ -41,17 +40,11 @@ from outreach.errors import InvalidInput
 from outreach.models import (
     AgeBand,
     Channel,
-    ConsentEvent,
-    ConsentKind,
-    ConsentSource,
-    ConsentStatus,
-    Contact,
     Gender,
     LanguageSource,
     OnboardingStep,
     Organization,
     Region,
-    Subscriber,
     User,
 )
 from outreach.onboarding import parse_age, parse_region
@@ -73,7 +66,6 @@ OPTIONAL_COLUMNS = (
     "event",
 )
 MAX_ROWS = 200_000
-CHUNK = 5_000
 EARLIEST_CONSENT = datetime(2000, 1, 1, tzinfo=UTC)
 OPTED_OUT_LATER = "opted out by SMS after this consent; not re-subscribed"
 TEXT_LIMITS = {
@@ -83,22 +75,9 @@ TEXT_LIMITS = {
     "form_reference": 200,
     "event": 200,
 }
-# What a merge may change on an existing subscriber; created_at and the channel stay theirs.
-MERGED_FIELDS = (
-    "language",
-    "language_source",
-    "region",
-    "age_band",
-    "gender",
-    "tags",
-    "consent_status",
-    "joined_at",
-    "updated_at",
-)
 GENDERS = frozenset(Gender.values)
 _BAND_LOWEST_AGE = {AgeBand.A13_17: 13, AgeBand.A18_24: 18, AgeBand.A25_29: 25}
 
-T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -143,12 +122,14 @@ def subscribers_import(
     report = ImportReport(dry_run=dry_run)
     rows = _read_rows(file, _RowParser(organization, channel), report)
     if dry_run or report.errors:
-        _plan(organization, channel.scheme, rows, report, lock=False)
+        with transaction.atomic():  # the staging table lives as long as the transaction
+            _plan(organization, channel.scheme, rows, report, lock=False)
+            _drop_stage()
         return report
     try:
         with transaction.atomic():
-            plan = _plan(organization, channel.scheme, rows, report, lock=True)
-            _write(organization, channel, plan, recorded_by)
+            _plan(organization, channel.scheme, rows, report, lock=True)
+            _write(organization, channel, recorded_by)
     except IntegrityError as error:
         if not _is_taken_address(error):
             raise
@@ -238,7 +219,12 @@ class _Row:
     consent_at: datetime
     consent_text_version: str
     consent_language: str
-    evidence: dict[str, Any]
+    # The evidence of the row with the earliest consent, which the opt-in event keeps.
+    method: str
+    collected_by: str
+    form_reference: str
+    event: str
+    evidence_row: int
     form_references: list[str]
     rows: list[int]
 
@@ -256,7 +242,9 @@ class _Row:
             self.consent_at = later.consent_at
             self.consent_text_version = later.consent_text_version
             self.consent_language = later.consent_language
-            self.evidence = later.evidence
+            self.method, self.collected_by = later.method, later.collected_by
+            self.form_reference, self.event = later.form_reference, later.event
+            self.evidence_row = later.evidence_row
 
 
 def _text_reader(name: str, *, required: bool) -> Callable[["_RowParser", dict[str, str]], str]:
@@ -342,13 +330,11 @@ class _RowParser:
             consent_language=(
                 parsed["consent_language"] or language or self.organization.default_language
             ),
-            evidence={
-                "method": parsed["consent_method"],
-                "collected_by": parsed["collected_by"],
-                "form_reference": parsed["form_reference"],
-                "event": parsed["event"],
-                "row": number,
-            },
+            method=parsed["consent_method"],
+            collected_by=parsed["collected_by"],
+            form_reference=parsed["form_reference"],
+            event=parsed["event"],
+            evidence_row=number,
             form_references=[parsed["form_reference"]] if parsed["form_reference"] else [],
             rows=[number],
         )
@@ -478,12 +464,183 @@ class _RowParser:
 
 
 # --- planning and writing -----------------------------------------------------------------
+#
+# Set-based: the merged rows are streamed once into a temporary table (COPY), and a few
+# statements plan and write every row at once. The database does the per-row work in C.
 
-
-@dataclass
-class _Plan:
-    new: list[_Row] = field(default_factory=list)
-    merged: list[tuple[Subscriber, _Row, bool]] = field(default_factory=list)  # bool: opt in
+STAGE = "subscriber_import_row"
+STAGED_COLUMNS = (
+    "number",
+    "address",
+    "language",
+    "language_given",
+    "region_id",
+    "age_band",
+    "gender",
+    "tags",
+    "consent_at",
+    "consent_text_version",
+    "consent_language",
+    "method",
+    "collected_by",
+    "form_reference",
+    "event",
+    "evidence_row",
+    "form_references",
+    "rows",
+)
+_CREATE_STAGE = f"""
+    CREATE TEMP TABLE {STAGE} (
+        number integer PRIMARY KEY,
+        address text NOT NULL,
+        language text NOT NULL,
+        language_given boolean NOT NULL,
+        region_id bigint,
+        age_band text NOT NULL,
+        gender text NOT NULL,
+        tags jsonb NOT NULL,
+        consent_at timestamptz NOT NULL,
+        consent_text_version text NOT NULL,
+        consent_language text NOT NULL,
+        method text NOT NULL,
+        collected_by text NOT NULL,
+        form_reference text NOT NULL,
+        event text NOT NULL,
+        evidence_row integer NOT NULL,
+        form_references jsonb,  -- NULL: [form_reference], or [] when blank (a row merged with none)
+        rows jsonb,  -- NULL: [number]
+        subscriber_id bigint,  -- the existing subscriber, after planning
+        action text  -- NULL: new; else one of Action
+    ) ON COMMIT DROP
+"""
+# What happens to a row whose number is already a subscriber of the organization.
+_FOUND = f"""
+    SELECT
+        row.number,
+        subscriber.id,
+        CASE
+            WHEN subscriber.consent_status = 'opted_in' THEN 'merge'
+            WHEN subscriber.consent_status = 'opted_out' AND (
+                SELECT max(opt_out.occurred_at) FROM outreach_consentevent AS opt_out
+                WHERE opt_out.subscriber_id = subscriber.id AND opt_out.kind = 'opt_out'
+            ) > row.consent_at THEN 'skip'
+            ELSE 'opt_in'
+        END AS action
+    FROM {STAGE} AS row
+    JOIN outreach_subscriber AS subscriber
+        ON subscriber.organization_id = %(organization)s
+        AND subscriber.scheme = %(scheme)s
+        AND subscriber.address = row.address
+    ORDER BY subscriber.address
+"""  # noqa: S608 - built from constants, no input
+# Locked in address order (one order for every import, so two imports cannot deadlock), so
+# no STOP can slip in between check and write; the plan is kept beside each row.
+_FOUND_AND_LOCKED = f"""
+    WITH found AS MATERIALIZED ({_FOUND} FOR UPDATE OF subscriber)
+    UPDATE {STAGE} AS row SET subscriber_id = found.id, action = found.action
+    FROM found WHERE row.number = found.number
+    RETURNING row.number, row.action
+"""  # noqa: S608 - built from constants, no input
+_EVIDENCE = """jsonb_build_object(
+    'method', row.method,
+    'collected_by', row.collected_by,
+    'form_reference', row.form_reference,
+    'event', row.event,
+    'row', row.evidence_row,
+    'form_references', COALESCE(
+        row.form_references,
+        CASE WHEN row.form_reference = '' THEN '[]'::jsonb
+        ELSE jsonb_build_array(row.form_reference) END
+    ),
+    'rows', COALESCE(row.rows, jsonb_build_array(row.number))
+)"""
+_OPT_IN_COLUMNS = """
+    organization_id, subscriber_id, channel_id, scheme, kind, source, occurred_at,
+    keyword_as_texted, provider_message_id, consent_text_version, consent_text_language,
+    evidence, recorded_by_id, recorded_at
+"""
+_OPT_IN_VALUES = f"""
+    %(organization)s, {{subscriber_id}}, %(channel)s, %(scheme)s, 'opt_in', 'import',
+    row.consent_at, '', '', row.consent_text_version, row.consent_language,
+    {_EVIDENCE}, %(recorded_by)s, %(now)s
+"""
+# New numbers: a person each (the one with the same number on the other phone scheme, SMS
+# or WhatsApp, if any), a subscriber and its opt-in, in row order.
+_INSERT_NEW = f"""
+    WITH new AS MATERIALIZED (
+        SELECT
+            row.*,
+            other.contact_id AS known_contact_id,
+            COALESCE(other.contact_id, nextval(%(contact_sequence)s::regclass)) AS contact_id
+        FROM {STAGE} AS row
+        LEFT JOIN LATERAL (
+            SELECT other.contact_id FROM outreach_subscriber AS other
+            WHERE other.organization_id = %(organization)s
+                AND other.scheme = ANY(%(other_schemes)s)
+                AND other.address = row.address
+            ORDER BY other.id
+            LIMIT 1
+        ) AS other ON true
+        WHERE row.action IS NULL
+    ), contacts AS (
+        INSERT INTO outreach_contact (id, organization_id, created_at)
+        SELECT contact_id, %(organization)s, %(now)s FROM new WHERE known_contact_id IS NULL
+    ), subscribers AS (
+        INSERT INTO outreach_subscriber (
+            organization_id, contact_id, channel_id, scheme, address, language,
+            language_source, region_id, age_band, gender, tags, joined_keyword, joined_at,
+            consent_status, onboarding_step, created_at, updated_at
+        )
+        SELECT
+            %(organization)s, row.contact_id, %(channel)s, %(scheme)s, row.address,
+            row.language,
+            CASE WHEN row.language_given THEN %(chosen)s ELSE %(default)s END,
+            row.region_id, row.age_band, row.gender, row.tags, '', row.consent_at,
+            'opted_in', %(done)s, %(now)s, %(now)s
+        FROM new AS row
+        ORDER BY row.number
+        RETURNING id, address
+    )
+    INSERT INTO outreach_consentevent ({_OPT_IN_COLUMNS})
+    SELECT {_OPT_IN_VALUES.format(subscriber_id="subscribers.id")}
+    FROM new AS row JOIN subscribers USING (address)
+    ORDER BY row.number
+"""  # noqa: S608 - built from constants, no input
+# Existing numbers: the file's profile values overwrite theirs, tags add up; an opt-in
+# changes status and `joined_at` as consent_record would. created_at and the channel stay.
+_UPDATE_MERGED = f"""
+    UPDATE outreach_subscriber AS subscriber SET
+        language = CASE WHEN row.language_given THEN row.language ELSE subscriber.language END,
+        language_source = CASE
+            WHEN row.language_given THEN %(chosen)s ELSE subscriber.language_source
+        END,
+        region_id = COALESCE(row.region_id, subscriber.region_id),
+        age_band = COALESCE(NULLIF(row.age_band, ''), subscriber.age_band),
+        gender = COALESCE(NULLIF(row.gender, ''), subscriber.gender),
+        tags = (
+            SELECT COALESCE(jsonb_agg(tag ORDER BY tag COLLATE "C"), '[]'::jsonb)  -- as sorted()
+            FROM (
+                SELECT DISTINCT jsonb_array_elements_text(subscriber.tags || row.tags) AS tag
+            ) AS tags
+        ),
+        consent_status = CASE
+            WHEN row.action = 'opt_in' THEN 'opted_in' ELSE subscriber.consent_status
+        END,
+        joined_at = CASE
+            WHEN row.action = 'opt_in' THEN COALESCE(subscriber.joined_at, row.consent_at)
+            ELSE subscriber.joined_at
+        END,
+        updated_at = %(now)s
+    FROM {STAGE} AS row
+    WHERE subscriber.id = row.subscriber_id AND row.action IN ('merge', 'opt_in')
+"""  # noqa: S608 - built from constants, no input
+_INSERT_MERGED_OPT_INS = f"""
+    INSERT INTO outreach_consentevent ({_OPT_IN_COLUMNS})
+    SELECT {_OPT_IN_VALUES.format(subscriber_id="row.subscriber_id")}
+    FROM {STAGE} AS row
+    WHERE row.action = 'opt_in'
+    ORDER BY row.address
+"""  # noqa: S608 - built from constants, no input
 
 
 def _plan(
@@ -493,219 +650,90 @@ def _plan(
     report: ImportReport,
     *,
     lock: bool,
-) -> _Plan:
-    """Sort rows into new and merged subscribers and skipped rows; counts go into the report.
-
-    With `lock`, the existing subscribers are locked in address order (one order for every
-    import, so two imports cannot deadlock), so no STOP can slip in between check and write.
-    """
-    plan = _Plan()
-    for addresses in _chunks(sorted(rows)):
-        existing = Subscriber.objects.filter(
-            organization=organization, scheme=scheme, address__in=addresses
-        )
-        if lock:
-            existing = existing.select_for_update().order_by("address")
-        found = {subscriber.address: subscriber for subscriber in existing}
-        opted_out = [s.pk for s in found.values() if s.consent_status == ConsentStatus.OPTED_OUT]
-        last_opt_out = dict(
-            ConsentEvent.objects.filter(subscriber_id__in=opted_out, kind=ConsentKind.OPT_OUT)
-            .values("subscriber_id")
-            .annotate(at=Max("occurred_at"))
-            .values_list("subscriber_id", "at")
-        )
-        for address in addresses:
-            row, subscriber = rows[address], found.get(address)
-            if subscriber is None:
-                plan.new.append(row)
-            elif subscriber.consent_status == ConsentStatus.OPTED_IN:
-                plan.merged.append((subscriber, row, False))
-            elif last_opt_out.get(subscriber.pk, EARLIEST_CONSENT) > row.consent_at:
-                report.skipped.append({"row": row.number, "reason": OPTED_OUT_LATER})
-            else:
-                plan.merged.append((subscriber, row, True))
-    plan.new.sort(key=lambda row: row.number)
-    report.skipped.sort(key=lambda skip: skip["row"])
-    report.created, report.merged = len(plan.new), len(plan.merged)
-    return plan
-
-
-def _write(
-    organization: Organization, channel: Channel, plan: _Plan, recorded_by: User | None
 ) -> None:
-    """Write the plan in chunks: no query per row, whatever the file's size."""
-    insert, update = _insert_by_copy, _update_by_copy
-    now = timezone.now()
-    for rows in _chunks(plan.new):
-        contacts = _contacts_for(organization, channel.scheme, [row.address for row in rows], now)
-        insert(
-            Subscriber,
-            [
-                _new_subscriber(organization, channel, row, contacts[row.address], now)
-                for row in rows
-            ],
-        )
-        ids = _ids_by_address(organization, channel.scheme, [row.address for row in rows])
-        insert(
-            ConsentEvent,
-            [_opt_in(ids[row.address], row, channel, recorded_by, now) for row in rows],
-        )
-    for merges in _chunks(plan.merged):
-        update([_merge_into(subscriber, row, opt_in, now) for subscriber, row, opt_in in merges])
-        insert(
-            ConsentEvent,
-            [_opt_in(s.pk, row, channel, recorded_by, now) for s, row, opt_in in merges if opt_in],
-        )
-
-
-def _contacts_for(
-    organization: Organization, scheme: str, addresses: list[str], now: datetime
-) -> dict[str, int]:
-    """The person of each new address: the one with the same number on the other phone
-    scheme (SMS and WhatsApp) if any, else a new contact (ids drawn in one query)."""
-    found: dict[str, int] = {}
-    if scheme in Scheme.PHONE:
-        found = dict(
-            Subscriber.objects.filter(
-                organization=organization,
-                scheme__in=[other for other in Scheme.PHONE if other != scheme],
-                address__in=addresses,
-            )
-            .order_by("-pk")
-            .values_list("address", "contact_id")
-        )
-    missing = [address for address in addresses if address not in found]
-    if missing:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('outreach_contact', 'id')) "
-                "FROM generate_series(1, %s)",
-                [len(missing)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        _insert_by_copy(
-            Contact,
-            [{"id": i, "organization_id": organization.pk, "created_at": now} for i in ids],
-        )
-        found |= dict(zip(missing, ids, strict=True))
-    return found
-
-
-def _new_subscriber(
-    organization: Organization, channel: Channel, row: _Row, contact_id: int, now: datetime
-) -> dict[str, Any]:
-    return {
-        "organization_id": organization.pk,
-        "contact_id": contact_id,
-        "channel_id": channel.pk,
-        "scheme": channel.scheme,
-        "address": row.address,
-        "language": row.language,
-        "language_source": (
-            LanguageSource.CHOSEN if row.language_given else LanguageSource.DEFAULT
-        ),
-        "region_id": row.region_id,
-        "age_band": row.age_band,
-        "gender": row.gender,
-        "tags": row.tags,
-        "joined_keyword": "",
-        "joined_at": row.consent_at,
-        "consent_status": ConsentStatus.OPTED_IN,
-        "onboarding_step": OnboardingStep.DONE,  # no SMS onboarding for paper sign-ups
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _opt_in(
-    subscriber_id: int, row: _Row, channel: Channel, recorded_by: User | None, now: datetime
-) -> dict[str, Any]:
-    return {
-        "organization_id": channel.organization_id,
-        "subscriber_id": subscriber_id,
-        "channel_id": channel.pk,
-        "scheme": channel.scheme,
-        "kind": ConsentKind.OPT_IN,
-        "source": ConsentSource.IMPORT,
-        "occurred_at": row.consent_at,
-        "keyword_as_texted": "",
-        "provider_message_id": "",
-        "consent_text_version": row.consent_text_version,
-        "consent_text_language": row.consent_language,
-        "evidence": {**row.evidence, "form_references": row.form_references, "rows": row.rows},
-        "recorded_by_id": recorded_by.pk if recorded_by else None,
-        "recorded_at": now,
-    }
-
-
-def _merge_into(subscriber: Subscriber, row: _Row, opt_in: bool, now: datetime) -> Subscriber:
-    if row.language_given:
-        subscriber.language, subscriber.language_source = row.language, LanguageSource.CHOSEN
-    subscriber.region_id = row.region_id or subscriber.region_id
-    subscriber.age_band = row.age_band or subscriber.age_band
-    subscriber.gender = row.gender or subscriber.gender
-    subscriber.tags = sorted({*subscriber.tags, *row.tags})
-    if opt_in:  # as consent_record: the import's opt-in is now the ledger's latest event
-        subscriber.consent_status = ConsentStatus.OPTED_IN
-        subscriber.joined_at = subscriber.joined_at or row.consent_at
-    subscriber.updated_at = now
-    return subscriber
-
-
-def _ids_by_address(
-    organization: Organization, scheme: str, addresses: list[str]
-) -> dict[str, int]:
-    return dict(
-        Subscriber.objects.filter(
-            organization=organization, scheme=scheme, address__in=addresses
-        ).values_list("address", "id")
-    )
-
-
-# PostgreSQL's COPY: plain values streamed into the table, no SQL to build or parse per row.
-
-
-def _insert_by_copy(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    if rows:
-        _copy(model._meta.db_table, [model._meta.get_field(name).column for name in rows[0]], rows)
-
-
-def _update_by_copy(subscribers: list[Subscriber]) -> None:
-    table, quote = Subscriber._meta.db_table, connection.ops.quote_name
-    fields = [Subscriber._meta.get_field(name) for name in ("id", *MERGED_FIELDS)]
-    columns = [field.column for field in fields]
+    """Stage the rows and sort them into new and merged subscribers and skipped rows; counts
+    go into the report. With `lock`, the existing subscribers are locked until the end."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.subscriber_import_merge")
-        cursor.execute(
-            "CREATE TEMP TABLE subscriber_import_merge ON COMMIT DROP AS "  # noqa: S608 - names from the model
-            f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)} WITH NO DATA"
-        )
-        rows = [{f.column: getattr(s, f.attname) for f in fields} for s in subscribers]
-        _copy("subscriber_import_merge", columns, rows)
-        assignments = ", ".join(f"{quote(c)} = merge.{quote(c)}" for c in columns[1:])
-        cursor.execute(
-            f"UPDATE {quote(table)} AS subscriber SET {assignments} "  # noqa: S608 - names from the model
-            "FROM subscriber_import_merge AS merge WHERE subscriber.id = merge.id"
-        )
-        cursor.execute("DROP TABLE pg_temp.subscriber_import_merge")
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        # Few statements over many rows: the plans are simple, compiling them (JIT) is not.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_CREATE_STAGE)
+        _copy(STAGE, STAGED_COLUMNS, _staged(rows.values()))
+        # Its row count and numbers, for the planner: a temporary table has no statistics.
+        cursor.execute(f"ANALYZE {STAGE} (number, address)")
+        if lock:
+            cursor.execute(_FOUND_AND_LOCKED, {"organization": organization.pk, "scheme": scheme})
+            found = cursor.fetchall()
+        else:
+            cursor.execute(_FOUND, {"organization": organization.pk, "scheme": scheme})
+            found = [(number, action) for number, _, action in cursor.fetchall()]
+    skipped = sorted(number for number, action in found if action == "skip")
+    report.skipped = [{"row": number, "reason": OPTED_OUT_LATER} for number in skipped]
+    report.created = len(rows) - len(found)
+    report.merged = len(found) - len(skipped)
 
 
-def _copy(table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    quote = connection.ops.quote_name
-    statement = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
-    json_keys = [key for key, value in rows[0].items() if isinstance(value, list | dict)]
-    # Django wraps execute() only: wrap COPY too, so a unique violation is an IntegrityError.
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.copy(statement) as copy,
-    ):
+def _write(organization: Organization, channel: Channel, recorded_by: User | None) -> None:
+    """Write the planned rows: a handful of statements, whatever the file's size."""
+    parameters = {
+        "organization": organization.pk,
+        "channel": channel.pk,
+        "scheme": channel.scheme,
+        "other_schemes": [other for other in Scheme.PHONE if other != channel.scheme],
+        "recorded_by": recorded_by.pk if recorded_by else None,
+        "now": timezone.now(),
+        "chosen": LanguageSource.CHOSEN,
+        "default": LanguageSource.DEFAULT,
+        "done": OnboardingStep.DONE,  # no SMS onboarding for paper sign-ups
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('outreach_contact', 'id')")
+        parameters["contact_sequence"] = cursor.fetchone()[0]
+        cursor.execute(_INSERT_NEW, parameters)
+        cursor.execute(_UPDATE_MERGED, parameters)
+        cursor.execute(_INSERT_MERGED_OPT_INS, parameters)
+    _drop_stage()
+
+
+def _staged(rows: Iterable[_Row]) -> Iterator[tuple[Any, ...]]:
+    """Each row as the staging table's columns; JSON only where a row merged others."""
+    dumps, tags_json = json.dumps, {(): "[]"}
+    for row in rows:
+        tags = tuple(row.tags)
+        if tags not in tags_json:
+            tags_json[tags] = dumps(row.tags)
+        merged = len(row.rows) > 1
+        yield (
+            row.number,
+            row.address,
+            row.language,
+            row.language_given,
+            row.region_id,
+            row.age_band,
+            row.gender,
+            tags_json[tags],
+            row.consent_at,
+            row.consent_text_version,
+            row.consent_language,
+            row.method,
+            row.collected_by,
+            row.form_reference,
+            row.event,
+            row.evidence_row,
+            dumps(row.form_references) if merged else None,
+            dumps(row.rows) if merged else None,
+        )
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """PostgreSQL's COPY: plain values streamed into the table, no SQL to build or parse per row."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for values in rows:
-            for key in json_keys:  # jsonb columns read JSON text
-                values[key] = json.dumps(values[key])
-            copy.write_row(tuple(values.values()))
+            copy.write_row(values)
 
 
-def _chunks(items: list[T]) -> Iterator[list[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def _drop_stage() -> None:
+    # ON COMMIT DROP is not enough inside a caller's transaction (a test's, a console view's).
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE pg_temp.{STAGE}")

@@ -349,9 +349,8 @@ def test_someone_who_texted_but_never_joined_is_subscribed_by_the_import(
 
 
 def test_the_stored_status_matches_the_ledger_for_every_imported_subscriber(
-    organization, console_channel, monkeypatch
+    organization, console_channel
 ):
-    monkeypatch.setattr(subscriber_import, "CHUNK", 7)  # several chunks of each kind
     for index in range(0, 30, 3):
         subscribed_by_sms(console_channel, address=f"+2547223{index:05d}")
     for index in range(1, 30, 3):
