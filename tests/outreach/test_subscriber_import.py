@@ -466,3 +466,58 @@ def test_a_byte_order_mark_swahili_and_emoji_are_fine(organization, console_chan
 
     assert report.imported
     assert Subscriber.objects.get().tags == ["amani 🕊️", "kisumu", "vijana wa kisumu"]
+
+
+def test_a_large_file_with_every_number_twice_merges_within_itself_and_with_the_existing(
+    organization, console_channel
+):
+    numbers = 400  # i % 4: 0 subscribed by SMS, 1 left after the paper, 2 left before, 3 new
+    for i in range(numbers):
+        address = f"+2547224{i:05d}"
+        if i % 4 == 0:
+            subscribed_by_sms(console_channel, address=address)
+        elif i % 4 in (1, 2):
+            left = dt.datetime(2026, 11, 25 if i % 4 == 1 else 2, tzinfo=dt.UTC)
+            joined = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            subscribed_by_sms(console_channel, address=address, joined=joined, left=left)
+    first = "".join(
+        f"07224{i:05d},sw,,,,first,2026-11-20,paper_form,v1,F-1-{i}\n" for i in range(numbers)
+    )
+    again = "".join(
+        f"+254 7224 {i:05d},,,,,second,2026-11-15,verbal,v0,F-2-{i}\n" for i in range(numbers)
+    )
+
+    report = run(organization, console_channel, HEADER + first + again)
+
+    assert report.imported
+    assert (report.rows, report.valid, report.created, report.merged) == (800, 800, 100, 200)
+    assert report.skipped == [
+        {"row": i + 1, "reason": OPTED_OUT_LATER} for i in range(numbers) if i % 4 == 1
+    ]
+    people = {p.address: p for p in Subscriber.objects.all()}
+    assert len(people) == numbers
+    events = {e.subscriber_id: e for e in ConsentEvent.objects.filter(source="import")}
+    assert len(events) == ConsentEvent.objects.filter(source="import").count() == 200
+    for i in range(numbers):
+        person = people[f"+2547224{i:05d}"]
+        assert person.consent_status == status_from_ledger(person)
+        if i % 4 == 1:  # skipped: untouched
+            assert (person.consent_status, person.tags) == (ConsentStatus.OPTED_OUT, [])
+            continue
+        assert person.consent_status == ConsentStatus.OPTED_IN
+        assert (person.language, person.language_source) == ("sw", LanguageSource.CHOSEN)
+        if i % 4 == 0:  # already subscribed: profile merged, no second opt-in
+            assert person.tags == ["first", "second"]
+            assert person.pk not in events
+            continue
+        assert person.tags == ["first", "second"]
+        event = events[person.pk]
+        assert event.occurred_at == dt.datetime(2026, 11, 15, tzinfo=EAT)  # the earlier row's
+        assert (event.consent_text_version, event.evidence["method"]) == ("v0", "verbal")
+        assert event.evidence["row"] == numbers + i + 1
+        assert event.evidence["rows"] == [i + 1, numbers + i + 1]
+        assert event.evidence["form_references"] == [f"F-1-{i}", f"F-2-{i}"]
+        if i % 4 == 2:  # as consent_record: the first joining stays
+            assert person.joined_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        else:
+            assert person.joined_at == event.occurred_at
