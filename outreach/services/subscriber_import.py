@@ -271,6 +271,7 @@ class _RowParser:
         self.columns: dict[str, int] = {}
         self.width = 0
         # Workshops repeat dates, regions, ages and tags: each distinct text is read once.
+        self._numbers: dict[str, str | InvalidInput] = {}  # a file given twice, a reprint
         self._dates: dict[str, datetime] = {}
         self._regions: dict[str, int | None] = {}
         self._bands: dict[tuple[str, str], str] = {}
@@ -292,16 +293,19 @@ class _RowParser:
             expected = ", ".join([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
             raise InvalidInput(f"{' '.join(problems)} Columns are: {expected}.", field="file")
         self.columns = {name: index for index, name in enumerate(names) if name}
+        self._missing = dict.fromkeys(set(OPTIONAL_COLUMNS) - set(self.columns), "")
         self.width = len(names)  # cells under a nameless column (a trailing comma) are ignored
 
     def parse(self, number: int, cells: list[str]) -> "_Row | list[dict[str, Any]]":
-        width = len(cells)
-        value = {
-            name: cells[index].strip() if index < width else ""
-            for name, index in self.columns.items()
-        }
-        for name in OPTIONAL_COLUMNS:
-            value.setdefault(name, "")
+        if len(cells) >= self.width:
+            value = {name: cells[index].strip() for name, index in self.columns.items()}
+        else:
+            width = len(cells)
+            value = {
+                name: cells[index].strip() if index < width else ""
+                for name, index in self.columns.items()
+            }
+        value.update(self._missing)
         parsed: dict[str, Any] = {}
         errors = []
         for name, read in self._readers:
@@ -341,6 +345,17 @@ class _RowParser:
 
     def _phone(self, value: dict[str, str]) -> str:
         text = value["phone"]
+        if text not in self._numbers:
+            try:
+                self._numbers[text] = self._read_phone(text)
+            except InvalidInput as error:
+                self._numbers[text] = error
+        number = self._numbers[text]
+        if isinstance(number, InvalidInput):
+            raise InvalidInput(number.message, field="phone")
+        return number
+
+    def _read_phone(self, text: str) -> str:
         try:
             return normalize_phone_number(
                 text, region=self.country, field="phone", mobile_only=True
