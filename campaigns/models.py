@@ -504,6 +504,104 @@ class WaveErrorRollup(models.Model):
         return f"Wave {self.wave_id}: {self.messages} {self.status} ({self.error_code or 'none'})"
 
 
+class WaveRollupPart(models.Model):
+    """One block of a wave's message cells: the figures of the messages to one block of
+    people (contact ids `block << BLOCK_BITS` and up; -1: the erased), by cell.
+
+    A wave's message cells are the sums of its parts, so a rollup recounts only the blocks
+    whose messages changed (WaveRollupChange). A person is in one block, so the people of a
+    cell's parts never overlap: per figure, each part keeps its people up to
+    cell_key.SMALL_SET + 1 (more: "more than SMALL_SET") and the sum of its records' keys.
+    """
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
+    block = models.IntegerField()
+    day = models.DateField()
+    language = models.CharField(max_length=3, blank=True)
+    channel_id = models.BigIntegerField(null=True)
+    currency = models.CharField(max_length=3, blank=True)
+    region_id = models.BigIntegerField(null=True)
+    age_band = models.CharField(max_length=8, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    targeted = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    undelivered = models.PositiveIntegerField(default=0)
+    canceled = models.PositiveIntegerField(default=0)
+    segments = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=5, null=True)
+    targeted_people = ArrayField(models.BigIntegerField(), null=True)
+    sent_people = ArrayField(models.BigIntegerField(), null=True)
+    delivered_people = ArrayField(models.BigIntegerField(), null=True)
+    failed_people = ArrayField(models.BigIntegerField(), null=True)
+    undelivered_people = ArrayField(models.BigIntegerField(), null=True)
+    canceled_people = ArrayField(models.BigIntegerField(), null=True)
+    targeted_key = models.IntegerField(default=0)
+    sent_key = models.IntegerField(default=0)
+    delivered_key = models.IntegerField(default=0)
+    failed_key = models.IntegerField(default=0)
+    undelivered_key = models.IntegerField(default=0)
+    canceled_key = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["wave", "block"], name="rollup_part_by_block")]
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id}, block {self.block}, {self.day}: {self.targeted} targeted"
+
+
+class WaveErrorPart(models.Model):
+    """One block of a wave's WaveErrorRollup rows (see WaveRollupPart)."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
+    block = models.IntegerField()
+    day = models.DateField()
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=16, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    people = ArrayField(models.BigIntegerField())  # up to cell_key.SMALL_SET + 1
+    key = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["wave", "block"], name="error_part_by_block")]
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id}, block {self.block}: {self.messages} {self.status}"
+
+
+class WaveRollupChange(models.Model):
+    """A block of a wave whose messages changed since its parts were counted.
+
+    Written by database triggers (see migration 0012) in the transaction that changes the
+    messages (or a subscriber's region, age band or gender), so no change goes unmarked;
+    a rollup deletes the rows it takes in the transaction that recounts their blocks.
+    Append-only: concurrent writers never wait on each other's marks.
+    """
+
+    wave_id = models.BigIntegerField()
+    block = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["wave_id"], name="rollup_change_by_wave")]
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id}, block {self.block} changed"
+
+
+class WaveRollupBasis(models.Model):
+    """What a wave's parts were counted under: if the campaign's time zone (its days) or
+    key seed is no longer this, the parts are counted again, whole."""
+
+    wave = models.OneToOneField(Wave, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    timezone = models.CharField(max_length=64)
+    seed = models.BigIntegerField()
+    counted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Wave {self.wave_id}'s parts in {self.timezone}"
+
+
 from campaigns.models_bundles import TrustedServer  # noqa: E402 — servers whose bundles we take
 from campaigns.models_network import (  # noqa: E402 — the network's library, in its own module
     CHECKLIST,
@@ -561,9 +659,13 @@ __all__ = [
     "VersionState",
     "Wave",
     "WaveComment",
+    "WaveErrorPart",
     "WaveErrorRollup",
     "WavePriority",
     "WaveRollup",
+    "WaveRollupBasis",
+    "WaveRollupChange",
+    "WaveRollupPart",
     "WaveRollupPeople",
     "WaveStatus",
     "WaveTransition",
