@@ -32,7 +32,8 @@ def fanout(wave_id: int) -> dict[str, int]:
 
 @shared_task(name="campaigns.tasks.rollup")
 def rollup() -> list[int]:
-    """Idempotent: each wave's report cells are recomputed whole from the source tables."""
+    """Idempotent: each due wave's cells are brought up to date from its marked blocks (the
+    marks are taken in the transaction that recounts them)."""
     return waves_rollup_due()
 
 
