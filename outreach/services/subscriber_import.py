@@ -166,7 +166,7 @@ def _read_rows(
     try:
         parser.set_columns(next(records))
         for number, cells in enumerate(records, start=1):
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():  # no cell but blanks
                 continue
             report.rows += 1
             if report.rows > MAX_ROWS:
@@ -314,7 +314,7 @@ class _RowParser:
             except InvalidInput as error:
                 reason = mask_phone_numbers_in(error.message)
                 errors.append({"row": number, "field": error.field or name, "reason": reason})
-        if any(cell.strip() for cell in cells[self.width :]):
+        if len(cells) > self.width and "".join(cells[self.width :]).strip():
             reason = "More cells than the header has columns (a stray comma?)."
             errors.append({"row": number, "field": None, "reason": reason})
         if errors:
