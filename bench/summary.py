@@ -98,18 +98,27 @@ def _report(r: Results) -> tuple[str, bool | None] | None:
     if p50 is None or p99 is None:
         return None
     messages = _get(r, "reports", "messages")
-    return f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({messages:,} messages)", p99 <= 50
+    text = f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({messages:,} messages, a funder's repeated reads)"
+    uncached = _get(r, "reports", "api_uncached_p99_ms")
+    if uncached is not None:
+        text += f"; the first read after a rollup p99 {uncached:.0f} ms"
+    return text, p99 <= 50
 
 
 def _rollup(r: Results) -> tuple[str, bool | None] | None:
-    per_million = _get(r, "reports", "rollup_seconds_per_million")
-    if per_million is None:
-        seconds = _get(r, "reports", "rollup_one_wave_seconds_median")
-        rows = _get(r, "reports", "rollup_one_wave_rows")
-        if seconds is None or not rows:
-            return None
-        per_million = seconds * 1_000_000 / rows
-    return f"{per_million:.2f} s per 1,000,000 messages", per_million <= 0.5
+    incremental = _get(r, "reports", "rollup_incremental_seconds_median")
+    whole = _get(r, "reports", "rollup_whole_seconds_per_million")
+    if incremental is None or whole is None:
+        return None
+    rows = _get(r, "reports", "rollup_one_wave_rows")
+    changed = _get(r, "reports", "rollup_incremental_changed")
+    # The target reads as the time to keep a 1,000,000-message wave's cells current, so
+    # the incremental figure is judged only when the wave measured had that many messages.
+    text = (
+        f"{incremental:.2f} s a rollup of a {rows:,}-message wave after {changed:,} receipts"
+        f" (counted whole: {whole:.2f} s per 1,000,000)"
+    )
+    return text, incremental <= 0.5 if rows >= 1_000_000 else None
 
 
 def _import(r: Results) -> tuple[str, bool | None] | None:

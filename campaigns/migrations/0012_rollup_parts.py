@@ -15,6 +15,9 @@ CREATE FUNCTION campaigns_rollup_block(contact_id bigint) RETURNS integer
 # Statement triggers with transition tables: one small insert per statement, whatever its
 # rows, into an append-only table (no unique key: concurrent writers never wait on a mark).
 MARK_SQL = """
+-- CREATE TRIGGER waits for every open write on the two tables (a fan-out's chunk) and every
+-- new write queues behind it: give up after 5 s (the migration rolls back; run it again).
+SET LOCAL lock_timeout = '5s';
 CREATE FUNCTION campaigns_rollup_mark_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
@@ -23,12 +26,24 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Only rows whose counted columns changed (what campaigns.services.rollups reads of a message:
+-- keep the two lists the same): a claim, a lease renewal or an in-flight mark changes none.
 CREATE FUNCTION campaigns_rollup_mark_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
-    SELECT wave_id, campaigns_rollup_block(contact_id) FROM new_rows WHERE wave_id IS NOT NULL
-    UNION
-    SELECT wave_id, campaigns_rollup_block(contact_id) FROM old_rows WHERE wave_id IS NOT NULL;
+    SELECT DISTINCT x.wave_id, campaigns_rollup_block(x.contact_id)
+    FROM new_rows n
+    JOIN old_rows o ON o.id = n.id
+    CROSS JOIN LATERAL (VALUES (n.wave_id, n.contact_id), (o.wave_id, o.contact_id))
+        AS x(wave_id, contact_id)
+    WHERE x.wave_id IS NOT NULL
+      AND (n.wave_id, n.contact_id, n.subscriber_id, n.fallback_step, n.provider_message_id,
+           n.status, n.error_code, n.sent_at, n.created_at, n.language, n.channel_id,
+           n.price_unit, n.price, n.segments)
+          IS DISTINCT FROM
+          (o.wave_id, o.contact_id, o.subscriber_id, o.fallback_step, o.provider_message_id,
+           o.status, o.error_code, o.sent_at, o.created_at, o.language, o.channel_id,
+           o.price_unit, o.price, o.segments);
     RETURN NULL;
 END $$;
 

@@ -235,6 +235,8 @@ def _blanks_for_nulls(row: dict) -> dict:
 
 
 # Parts: the SQL of each message figure (MESSAGE_FIGURES) and of a message's record key.
+# A message column read here must be in the update trigger's list (campaigns_rollup_mark_updated,
+# migration 0012), or a change to it would leave its block unmarked.
 _FIGURE_SQL = {
     "targeted": "m.fallback_step = 0",
     "sent": "m.provider_message_id <> ''",

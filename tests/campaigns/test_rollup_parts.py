@@ -188,3 +188,21 @@ def _snapshot(wave):
         cells.append((fields(cell, WaveRollup), people))
     errors = [fields(row, WaveErrorRollup) for row in WaveErrorRollup.objects.filter(wave=wave)]
     return sorted(cells, key=repr), sorted(errors, key=repr)
+
+
+def test_a_lease_or_in_flight_mark_leaves_no_block_to_recount_and_a_receipt_does(sent_wave):
+    from campaigns.models import WaveRollupChange
+
+    wave, _, people, _ = sent_wave
+    WaveRollupChange.objects.filter(wave_id=wave.pk).delete()
+    waiting = _messages(wave).filter(subscriber=people[-1])
+
+    waiting.update(lease_expires_at=dt.datetime.now(tz=dt.UTC), attempts=1)
+    waiting.update(in_flight_at=dt.datetime.now(tz=dt.UTC))
+
+    assert not WaveRollupChange.objects.filter(wave_id=wave.pk).exists()
+    waiting.update(status=OutboundStatus.FAILED, error_code="30008")
+    assert set(
+        WaveRollupChange.objects.filter(wave_id=wave.pk).values_list("block", flat=True)
+    ) == {FAR_BLOCK}
+    assert _rolled_up(wave) == _recounted(wave)
