@@ -67,6 +67,7 @@ OPTIONAL_COLUMNS = (
 )
 MAX_ROWS = 200_000
 EARLIEST_CONSENT = datetime(2000, 1, 1, tzinfo=UTC)
+NUL_IN_CELL = "Contains a NUL character; save the file again as CSV."
 OPTED_OUT_LATER = "opted out by SMS after this consent; not re-subscribed"
 TEXT_LIMITS = {
     "consent_method": 40,
@@ -308,6 +309,13 @@ class _RowParser:
         value.update(self._missing)
         parsed: dict[str, Any] = {}
         errors = []
+        if "\x00" in "".join(value.values()):  # PostgreSQL's text cannot hold one
+            errors = [
+                {"row": number, "field": name, "reason": NUL_IN_CELL}
+                for name, text in value.items()
+                if "\x00" in text
+            ]
+            return errors
         for name, read in self._readers:
             try:
                 parsed[name] = read(self, value)
@@ -548,10 +556,22 @@ _FOUND = f"""
         AND subscriber.address = row.address
     ORDER BY subscriber.address
 """  # noqa: S608 - built from constants, no input
-# Locked in address order (one order for every import, so two imports cannot deadlock), so
-# no STOP can slip in between check and write; the plan is kept beside each row.
+# Locked in address order (one order for every import, so two imports cannot deadlock), in a
+# statement of its own: the plan's statement then sees every STOP that committed while this
+# one waited for its row (a locking statement re-reads the row, not its subqueries), and no
+# STOP can slip in between check and write. The plan is kept beside each row.
+_LOCK = f"""
+    SELECT subscriber.id
+    FROM {STAGE} AS row
+    JOIN outreach_subscriber AS subscriber
+        ON subscriber.organization_id = %(organization)s
+        AND subscriber.scheme = %(scheme)s
+        AND subscriber.address = row.address
+    ORDER BY subscriber.address
+    FOR UPDATE OF subscriber
+"""  # noqa: S608 - built from constants, no input
 _FOUND_AND_LOCKED = f"""
-    WITH found AS MATERIALIZED ({_FOUND} FOR UPDATE OF subscriber)
+    WITH found AS MATERIALIZED ({_FOUND})
     UPDATE {STAGE} AS row SET subscriber_id = found.id, action = found.action
     FROM found WHERE row.number = found.number
     RETURNING row.number, row.action
@@ -677,6 +697,7 @@ def _plan(
         # Its row count and numbers, for the planner: a temporary table has no statistics.
         cursor.execute(f"ANALYZE {STAGE} (number, address)")
         if lock:
+            cursor.execute(_LOCK, {"organization": organization.pk, "scheme": scheme})
             cursor.execute(_FOUND_AND_LOCKED, {"organization": organization.pk, "scheme": scheme})
             found = cursor.fetchall()
         else:

@@ -2,8 +2,11 @@
 
 import datetime as dt
 import re
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 
 from outreach.errors import InvalidInput
 from outreach.models import (
@@ -521,3 +524,52 @@ def test_a_large_file_with_every_number_twice_merges_within_itself_and_with_the_
             assert person.joined_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         else:
             assert person.joined_at == event.occurred_at
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "import"])
+def test_a_nul_in_a_cell_is_a_row_error_naming_its_field(organization, console_channel, dry_run):
+    report = run(
+        organization, console_channel, HEADER + GOOD.replace("F-001", "F-0\x0001"), dry_run
+    )
+
+    assert not report.imported
+    assert report.errors == [
+        {
+            "row": 1,
+            "field": "form_reference",
+            "reason": "Contains a NUL character; save the file again as CSV.",
+        }
+    ]
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_that_commits_while_the_import_waits_for_the_person_keeps_them_out(
+    organization, console_channel
+):
+    person = subscribed_by_sms(console_channel, joined=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    stop_holds_the_person = threading.Event()
+
+    def stop_slowly() -> None:
+        try:
+            with transaction.atomic():  # consent_record locks the person's row first
+                consent_record(
+                    subscriber=Subscriber.objects.get(pk=person.pk),
+                    kind=ConsentKind.OPT_OUT,
+                    source=ConsentSource.KEYWORD,
+                )
+                stop_holds_the_person.set()
+                time.sleep(1.0)  # meanwhile the import waits for the row
+        finally:
+            connection.close()
+
+    stop = threading.Thread(target=stop_slowly)
+    stop.start()
+    assert stop_holds_the_person.wait(10)
+    report = run(organization, console_channel, HEADER + GOOD)
+    stop.join()
+
+    person.refresh_from_db()
+    assert report.skipped == [{"row": 1, "reason": OPTED_OUT_LATER}]
+    assert person.consent_status == ConsentStatus.OPTED_OUT == status_from_ledger(person)
+    assert not ConsentEvent.objects.filter(source=ConsentSource.IMPORT).exists()
