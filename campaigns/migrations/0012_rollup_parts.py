@@ -14,11 +14,13 @@ CREATE FUNCTION campaigns_rollup_block(contact_id bigint) RETURNS integer
 
 # Statement triggers with transition tables: one small insert per statement, whatever its
 # rows, into an append-only table (no unique key: concurrent writers never wait on a mark).
+# JIT off in each: a trigger's plan is cached with its JIT decision, made on estimates of
+# the transition tables, and a one-row update then compiled it again every time (~150 ms).
 MARK_SQL = """
 -- CREATE TRIGGER waits for every open write on the two tables (a fan-out's chunk) and every
 -- new write queues behind it: give up after 5 s (the migration rolls back; run it again).
 SET LOCAL lock_timeout = '5s';
-CREATE FUNCTION campaigns_rollup_mark_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaigns_rollup_mark_inserted() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
     SELECT DISTINCT wave_id, campaigns_rollup_block(contact_id)
@@ -28,7 +30,7 @@ END $$;
 
 -- Only rows whose counted columns changed (what campaigns.services.rollups reads of a message:
 -- keep the two lists the same): a claim, a lease renewal or an in-flight mark changes none.
-CREATE FUNCTION campaigns_rollup_mark_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaigns_rollup_mark_updated() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
     SELECT DISTINCT x.wave_id, campaigns_rollup_block(x.contact_id)
@@ -47,7 +49,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION campaigns_rollup_mark_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaigns_rollup_mark_deleted() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
     SELECT DISTINCT wave_id, campaigns_rollup_block(contact_id)
@@ -56,7 +58,7 @@ BEGIN
 END $$;
 
 -- A cell's region, age band and gender are the subscriber's: a change moves their messages.
-CREATE FUNCTION campaigns_rollup_mark_subscriber() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaigns_rollup_mark_subscriber() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     INSERT INTO campaigns_waverollupchange (wave_id, block)
     SELECT DISTINCT wave_id, campaigns_rollup_block(contact_id)
