@@ -32,19 +32,15 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from bench.harness import (
-    REDIS_URL,
     ProviderLog,
     bench_campaign,
     bench_sms_channel,
     celery_processes,
-    fresh_database,
     generate_subscribers,
     gunicorn,
-    save,
-    twilio_api_with_log,
 )
 from bench.stop_latency import (
     CHANNEL_NUMBER,
@@ -56,8 +52,8 @@ from bench.stop_latency import (
     Phase,
     Webhooks,
     flood_phase,
-    flush_redis,
     quantile,
+    run_against_the_provider,
     stop_figures,
     wait_for_wave,
     wave_messages_after_stop,
@@ -104,23 +100,9 @@ ROLES = [
 
 
 def run() -> dict:
-    with twilio_api_with_log(latency=PROVIDER_LATENCY) as provider:
-        env = fresh_database(DATABASE)
-        redis_url = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{REDIS_DB}"))
-        env.update(
-            REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, TWILIO_BASE_URL=provider.base_url
-        )
-        os.environ.update(env)
-        import django
-
-        django.setup()
-        flush_redis(redis_url)
-        try:
-            figures = _measure(env, provider)
-        finally:
-            flush_redis(redis_url)
-    save("election_eve", figures)
-    return figures
+    return run_against_the_provider(
+        "election_eve", database=DATABASE, redis_db=REDIS_DB, measure=_measure
+    )
 
 
 def _measure(env: dict[str, str], provider: ProviderLog) -> dict:

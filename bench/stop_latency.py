@@ -69,9 +69,23 @@ QUIET_WORKER_FLAGS = ["--pool", "prefork", "--loglevel", "WARNING", "--without-g
 
 
 def run() -> dict:
+    return run_against_the_provider(
+        "stop_latency", database=DATABASE, redis_db=REDIS_DB, measure=_measure
+    )
+
+
+def run_against_the_provider(
+    name: str,
+    *,
+    database: str,
+    redis_db: int,
+    measure: Callable[[dict[str, str], ProviderLog], dict],
+) -> dict:
+    """`measure(env, provider)` on a fresh database and Redis db, Django set up for them,
+    the local Twilio API (PROVIDER_LATENCY) logging what reaches it; its figures saved."""
     with twilio_api_with_log(latency=PROVIDER_LATENCY) as provider:
-        env = fresh_database(DATABASE)
-        redis_url = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{REDIS_DB}"))
+        env = fresh_database(database)
+        redis_url = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{redis_db}"))
         env.update(
             REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, TWILIO_BASE_URL=provider.base_url
         )
@@ -81,10 +95,10 @@ def run() -> dict:
         django.setup()
         flush_redis(redis_url)
         try:
-            figures = _measure(env, provider)
+            figures = measure(env, provider)
         finally:
             flush_redis(redis_url)
-    save("stop_latency", figures)
+    save(name, figures)
     return figures
 
 
