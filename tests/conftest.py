@@ -158,6 +158,22 @@ def console_channel(organization: Organization) -> Channel:
     )
 
 
+@pytest.fixture
+def empty_engine_counters() -> Iterator[None]:
+    """The engine's counters (/metrics, the Engine page) and Celery's queues in Redis,
+    empty before the test and after it."""
+    client = redis_client()
+
+    def empty() -> None:
+        for pattern in ("amani:metrics:*", "priority*", "bulk*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
+
+    empty()
+    yield
+    empty()
+
+
 @pytest.fixture(autouse=True)
 def _no_kept_channels() -> None:
     """Webhooks find channels afresh in each test (rows of earlier tests are gone)."""

@@ -5,7 +5,6 @@ every 5 seconds; and on a wave's page, its send rate over the last minute and th
 at it."""
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import time_machine
@@ -14,7 +13,6 @@ from campaigns.services import waves as services
 from campaigns.services.fanout import fanout_wave
 from config.celery import app as celery_app
 from outreach.models import ChannelKind, ConsentStatus, Role
-from outreach.redis_client import redis_client
 from outreach.services.channels import channel_create
 from outreach.services.dispatch import dispatch_channel
 from tests.campaigns.conftest import DUE, NOW, audience, campaign  # noqa: F401 - fixtures
@@ -24,19 +22,9 @@ ENGINE = "/console/engine/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters(settings) -> Iterator[None]:
+def _fresh_counters(settings, empty_engine_counters: None) -> None:
     """Counters and queues of Redis start empty in each test; sessions outlast the campaign."""
     settings.SESSION_COOKIE_AGE = 365 * 24 * 3600
-    client = redis_client()
-
-    def empty() -> None:
-        for pattern in ("amani:metrics:*", "priority*", "bulk*"):
-            for key in client.scan_iter(pattern):
-                client.delete(key)
-
-    empty()
-    yield
-    empty()
 
 
 @pytest.fixture

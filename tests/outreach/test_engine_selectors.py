@@ -4,7 +4,6 @@ and by wave from a real fan-out and dispatch through a console channel, webhook 
 real signed callbacks, and a verdict whose thresholds name what is behind."""
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import time_machine
@@ -23,18 +22,8 @@ from tests.support.people import make_subscriber
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters() -> Iterator[None]:
+def _fresh_counters(empty_engine_counters: None) -> None:
     """Counters and queues of Redis start empty in each test."""
-    client = redis_client()
-
-    def empty() -> None:
-        for pattern in ("amani:metrics:*", "priority*", "bulk*"):
-            for key in client.scan_iter(pattern):
-                client.delete(key)
-
-    empty()
-    yield
-    empty()
 
 
 @pytest.fixture
