@@ -233,6 +233,7 @@ def event_counters() -> EventCounters:
     client = redis_client()
     if client is None:
         return EventCounters(up=False, configured=False)
+    metrics.webhook_observations_write()  # what this process keeps, as the others will
     keys = [
         metrics.SENT_KEY,
         metrics.PROVIDER_ERRORS_KEY,

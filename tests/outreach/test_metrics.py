@@ -7,7 +7,6 @@ read with prometheus_client's own parser.
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 import time_machine
@@ -19,6 +18,7 @@ from campaigns.services.campaigns import campaign_create
 from campaigns.services.fanout import fanout_wave
 from campaigns.services.segments import segment_create
 from config.celery import app as celery_app
+from outreach import metrics
 from outreach.models import ConsentStatus, OutboundMessage, OutboundStatus, Role
 from outreach.redis_client import redis_client
 from outreach.services.status import status_receive
@@ -32,17 +32,9 @@ NUMBERS = [f"+25471234560{i}" for i in range(4)]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters(settings) -> Iterator[None]:
+def _fresh_counters(settings, empty_engine_counters) -> None:
     """Counters and queues of Redis start empty in each test."""
     settings.AMANI_METRICS_TOKEN = TOKEN
-    client = redis_client()
-    for pattern in ("amani:metrics:*", "priority*", "bulk*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-    yield
-    for pattern in ("amani:metrics:*", "priority*", "bulk*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
 
 
 @pytest.fixture
@@ -258,3 +250,30 @@ def test_a_dispatcher_waiting_for_tokens_is_counted_on_its_channel(
     assert value(scraped, "amani_rate_limit_refusals_total", channel_id=channel) >= 1
     waited = value(scraped, "amani_rate_limit_wait_seconds_total", channel_id=channel)
     assert 1.5 <= waited <= time.monotonic() - started
+
+
+def test_webhook_latencies_are_kept_in_the_process_and_written_within_a_second():
+    redis = redis_client()
+    for seconds in (0.002, 0.003, 0.2):
+        metrics.webhook_handled(webhook="twilio-status", seconds=seconds)
+
+    kept = redis.hgetall(metrics.WEBHOOK_KEY)  # nothing yet: one write a second, at most
+    deadline = time.monotonic() + 5
+    while not redis.hgetall(metrics.WEBHOOK_KEY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    written = {k.decode(): float(v) for k, v in redis.hgetall(metrics.WEBHOOK_KEY).items()}
+
+    assert kept == {}
+    assert written["twilio-status|count"] == 3
+    assert written["twilio-status|0.005"] == 2
+    assert written["twilio-status|0.25"] == 1
+    assert written["twilio-status|sum"] == pytest.approx(0.205)
+
+
+@pytest.mark.django_db
+def test_a_scrape_shows_the_webhook_latencies_its_own_process_still_keeps(client):
+    metrics.webhook_handled(webhook="telegram-update", seconds=0.004)
+
+    scraped = samples(scrape(client))
+
+    assert value(scraped, "amani_webhook_duration_seconds_count", webhook="telegram-update") == 1
