@@ -292,11 +292,12 @@ def wrk_load(
     connections: int = 8,
     threads: int = 2,
     requests: list[tuple[bytes, dict[str, str]]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """Load from wrk (C, keep-alive aware): it leaves the cores to the server.
 
     `requests` are POST bodies with their headers, spread across wrk's threads so each
-    sends different ones; without them wrk sends GETs.
+    sends different ones; without them wrk sends GETs, with `headers` on each.
     """
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     with tempfile.TemporaryDirectory() as folder:
@@ -305,7 +306,13 @@ def wrk_load(
             data.write_text("".join(_tsv_request(body, headers) for body, headers in requests))
             script.write_text(WRK_REQUESTS % {"data": data, "threads": threads})
         else:
-            script.write_text("-- GET only\n")
+            script.write_text(
+                "-- GET only\n"
+                + "".join(
+                    f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n"
+                    for name, value in (headers or {}).items()
+                )
+            )
         command += ["-s", str(script), url]
         result = subprocess.run(command, capture_output=True, text=True, check=True)
     if "error" in result.stderr.lower():
