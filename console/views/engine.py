@@ -19,8 +19,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from console.formatting import duration_words, kind_label
 from console.guard import forbidden
-from outreach.models import ChannelKind
 from outreach.selectors.engine import EngineHealth, Problem, engine_health
 
 POLL_EVERY = "5s"
@@ -129,23 +129,8 @@ def problem_words(problem: Problem) -> str:
     return _("the event counters (Redis) cannot be read")
 
 
-def duration_words(seconds: float) -> str:
-    """A short duration as people read it: "45 s", "4 min", "2 h 5 min"."""
-    whole = int(seconds)
-    if whole < 60:
-        return _("%(n)d s") % {"n": whole}
-    if whole < 3600:
-        return _("%(n)d min") % {"n": whole // 60}
-    return _("%(h)d h %(m)d min") % {"h": whole // 3600, "m": whole % 3600 // 60}
-
-
 def milliseconds(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1000:.0f}"
-
-
-def kind_label(kind: str) -> str:
-    """A channel kind in words (its code when the server no longer knows it)."""
-    return str(ChannelKind(kind).label) if kind in ChannelKind.values else kind
 
 
 def _sends(health: EngineHealth) -> list[dict[str, Any]]:

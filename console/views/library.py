@@ -47,6 +47,7 @@ from campaigns.selectors.library import (
 )
 from campaigns.selectors.library_outcomes import FIGURES, OUTCOME_RATES, version_outcomes
 from campaigns.services import library as services
+from console.formatting import age_band_label, channel_family_name
 from console.forms import through_service
 from console.forms_library import (
     CHECKLIST_LABELS,
@@ -100,6 +101,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "member": member_networks(organization).exists(),
         "may_share": may(request.membership.role, Action.SHARE_TEMPLATES),
         "waiting": len(_queue(request)),
+        "focal": _is_focal_point(request),
         "unread": notices_for(organization, unread_only=True).count(),
     }
     return render(request, "console/library/index.html", context)
@@ -112,11 +114,16 @@ def reviews(request: HttpRequest) -> HttpResponse:
         {"version": version, "country": country, "owner": version.template.owner_name}
         for version, country in _queue(request)
     ]
-    focal = any(
+    context = {"waiting": waiting, "focal": _is_focal_point(request)}
+    return render(request, "console/library/reviews.html", context)
+
+
+def _is_focal_point(request: HttpRequest) -> bool:
+    """Whether the signed-in person is their organization's focal point in a network."""
+    return any(
         place.focal_point_id == request.user.pk and place.status == MemberStatus.ACTIVE
         for place in networks_of(request.organization)
     )
-    return render(request, "console/library/reviews.html", {"waiting": waiting, "focal": focal})
 
 
 @member_view(Action.SHARE_TEMPLATES)
@@ -390,13 +397,16 @@ def _page(
     context = {
         "version": version,
         "template": template,
+        "age_band": age_band_label(template.age_band),
         "own": own,
         "translations": [
             {
                 "language": t.language,
                 "language_name": language_name(t.language),
                 "body": t.body,
-                "renderings": renderings(t),
+                "renderings": [
+                    {"rendering": r, "name": channel_family_name(r.channel)} for r in renderings(t)
+                ],
             }
             for t in version.translations.all()
         ],

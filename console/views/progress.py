@@ -23,9 +23,9 @@ from campaigns.models import Wave, WaveStatus
 from campaigns.selectors.progress import wave_pace, wave_progress
 from campaigns.selectors.recipients import wave_channels
 from campaigns.services import waves as services
+from console.formatting import duration_words
 from console.forms import through_service
 from console.guard import member_view
-from console.views.engine import duration_words
 from outreach.access import Action, may
 
 # While a wave is in one of these, its numbers move: the page keeps asking.

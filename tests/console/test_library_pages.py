@@ -199,6 +199,10 @@ def test_a_manager_writes_a_template_in_the_organizations_languages(world):
     assert version.content_hash in body
     assert 'data-testid="rendering-sw-sms"' in body
     assert "GSM-7" in body
+    assert "<dd>18-24</dd>" in body  # the age band as people write it, not its code
+    assert "<td>SMS</td>" in body
+    assert "<td>WhatsApp</td>" in body
+    assert "<td>sms</td>" not in body
 
 
 @pytest.mark.parametrize(
@@ -596,6 +600,18 @@ def test_the_review_queue_is_empty_for_a_member_who_is_not_a_focal_point(world):
 
     assert 'data-testid="not-focal"' in body
     assert 'data-testid="nothing-waiting"' in body
+
+
+def test_the_library_offers_the_review_queue_to_focal_points_only(world):
+    proposed_version(world)
+
+    focal = page(signed_in(world.second.admin).get(LIBRARY))
+    not_focal = page(signed_in(world.second.manager).get(LIBRARY))
+
+    assert 'data-testid="reviews-waiting"' in focal
+    assert "1 waits for your decision" in focal
+    assert 'data-testid="reviews-waiting"' not in not_focal
+    assert "wait for your decision" not in not_focal
 
 
 def test_checking_approve_needs_review_rows_in_the_database(world):
