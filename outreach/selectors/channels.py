@@ -7,13 +7,17 @@ token takes effect at once, and a deactivated channel stops answering within the
 """
 
 import threading
-import time
 import uuid
+
+from cachetools import TTLCache
 
 from outreach.models import Channel
 
 TTL_SECONDS = 10.0
-_kept: dict[tuple[uuid.UUID, tuple[str, ...]], tuple[float, Channel | None]] = {}
+# Bounded (unknown UUIDs are kept too: a flood of them cannot grow it), least recent out.
+_kept: TTLCache[tuple[uuid.UUID, tuple[str, ...]], Channel | None] = TTLCache(
+    maxsize=10_000, ttl=TTL_SECONDS
+)
 _lock = threading.Lock()
 
 
@@ -23,19 +27,17 @@ def webhook_channel(
     """The active channel of this kind (or one of these kinds) with this UUID, or None."""
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     key = (channel_uuid, kinds)
-    now = time.monotonic()
-    kept = _kept.get(key)
-    if kept is not None and not fresh and kept[0] > now:
-        return kept[1]
+    if not fresh:
+        with _lock:
+            if key in _kept:
+                return _kept[key]
     channel = (
         Channel.objects.select_related("organization")
         .filter(uuid=channel_uuid, kind__in=kinds, is_active=True)
         .first()
     )
     with _lock:
-        if len(_kept) > 10_000:  # bounded: unknown UUIDs are kept too
-            _kept.clear()
-        _kept[key] = (now + TTL_SECONDS, channel)
+        _kept[key] = channel
     return channel
 
 

@@ -2,8 +2,9 @@
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
+
+from cachetools import TTLCache
 
 from outreach.keywords import Intent, Keyword, KeywordSet
 from outreach.models import Keyword as KeywordRow
@@ -16,21 +17,19 @@ logger = logging.getLogger(__name__)
 # transaction. The routing task reads them afresh, so a keyword changed in another process
 # within the TTL only waits for the task; one changed in this process is forgotten at commit.
 KEPT_KEYWORDS_SECONDS = 10.0
-_kept_keywords: dict[int, tuple[float, KeywordSet]] = {}
+_kept_keywords: TTLCache[int, KeywordSet] = TTLCache(maxsize=10_000, ttl=KEPT_KEYWORDS_SECONDS)
 _kept_lock = threading.Lock()
 
 
 def webhook_keyword_set(organization: Organization) -> KeywordSet:
     """`keyword_set_for`, kept in this process for a few seconds (the webhooks' hot path)."""
-    now = time.monotonic()
-    kept = _kept_keywords.get(organization.pk)
-    if kept is not None and kept[0] > now:
-        return kept[1]
+    with _kept_lock:
+        kept = _kept_keywords.get(organization.pk)
+    if kept is not None:
+        return kept
     keywords = keyword_set_for(organization)
     with _kept_lock:
-        if len(_kept_keywords) > 10_000:
-            _kept_keywords.clear()
-        _kept_keywords[organization.pk] = (now + KEPT_KEYWORDS_SECONDS, keywords)
+        _kept_keywords[organization.pk] = keywords
     return keywords
 
 
