@@ -422,18 +422,10 @@ class PollAnswer(OrganizationOwned):
         return f"{self.poll}: {self.option_number}"
 
 
-class WaveRollup(models.Model):
-    """Report figures of one cell: (wave, day, language, region, age band, gender, channel).
+class MessageCellFigures(models.Model):
+    """A message cell's person and channel dimensions and its message figures: the same in a
+    wave's cells (WaveRollup) and in the parts they are summed from (WaveRollupPart)."""
 
-    Recomputed whole from the message and event tables (campaigns.services.rollups), so
-    sums of cells always equal counts of rows. A cell may come in several rows (messages,
-    replies, clicks); reports only ever sum them.
-    """
-
-    organization_id = models.BigIntegerField()
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
-    day = models.DateField(null=True)
     language = models.CharField(max_length=3, blank=True)
     region_id = models.BigIntegerField(null=True)
     age_band = models.CharField(max_length=8, blank=True)
@@ -448,6 +440,34 @@ class WaveRollup(models.Model):
     segments = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=5, null=True)
     currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ErrorCellFigures(models.Model):
+    """An error cell's code and count, in a wave's error cells and in their parts."""
+
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=16, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class WaveRollup(MessageCellFigures):
+    """Report figures of one cell: (wave, day, language, region, age band, gender, channel).
+
+    Recomputed whole from the message and event tables (campaigns.services.rollups), so
+    sums of cells always equal counts of rows. A cell may come in several rows (messages,
+    replies, clicks); reports only ever sum them.
+    """
+
+    organization_id = models.BigIntegerField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(null=True)
     replies = models.PositiveIntegerField(default=0)
     opt_outs = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)
@@ -485,15 +505,12 @@ class WaveRollupPeople(models.Model):
         return f"{len(self.ids)} people behind {self.figure} of cell {self.rollup_id}"
 
 
-class WaveErrorRollup(models.Model):
+class WaveErrorRollup(ErrorCellFigures):
     """How many of a wave's messages failed or went undelivered, by provider error code."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+")
     day = models.DateField(null=True)
-    status = models.CharField(max_length=12)
-    error_code = models.CharField(max_length=16, blank=True)
-    messages = models.PositiveIntegerField(default=0)
     people = models.JSONField(
         null=True,
         help_text="The few people behind these messages, as in WaveRollupPeople (null: more).",
@@ -504,7 +521,7 @@ class WaveErrorRollup(models.Model):
         return f"Wave {self.wave_id}: {self.messages} {self.status} ({self.error_code or 'none'})"
 
 
-class WaveRollupPart(models.Model):
+class WaveRollupPart(MessageCellFigures):
     """One block of a wave's message cells: the figures of the messages to one block of
     people (contact ids `block << BLOCK_BITS` and up; -1: the erased), by cell.
 
@@ -517,20 +534,6 @@ class WaveRollupPart(models.Model):
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
     block = models.IntegerField()
     day = models.DateField()
-    language = models.CharField(max_length=3, blank=True)
-    channel_id = models.BigIntegerField(null=True)
-    currency = models.CharField(max_length=3, blank=True)
-    region_id = models.BigIntegerField(null=True)
-    age_band = models.CharField(max_length=8, blank=True)
-    gender = models.CharField(max_length=20, blank=True)
-    targeted = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
-    delivered = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    undelivered = models.PositiveIntegerField(default=0)
-    canceled = models.PositiveIntegerField(default=0)
-    segments = models.PositiveIntegerField(default=0)
-    cost = models.DecimalField(max_digits=14, decimal_places=5, null=True)
     targeted_people = ArrayField(models.BigIntegerField(), null=True)
     sent_people = ArrayField(models.BigIntegerField(), null=True)
     delivered_people = ArrayField(models.BigIntegerField(), null=True)
@@ -551,15 +554,12 @@ class WaveRollupPart(models.Model):
         return f"Wave {self.wave_id}, block {self.block}, {self.day}: {self.targeted} targeted"
 
 
-class WaveErrorPart(models.Model):
+class WaveErrorPart(ErrorCellFigures):
     """One block of a wave's WaveErrorRollup rows (see WaveRollupPart)."""
 
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
     block = models.IntegerField()
     day = models.DateField()
-    status = models.CharField(max_length=12)
-    error_code = models.CharField(max_length=16, blank=True)
-    messages = models.PositiveIntegerField(default=0)
     people = ArrayField(models.BigIntegerField())  # up to cell_key.SMALL_SET + 1
     key = models.IntegerField(default=0)
 
