@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 
 from bench.harness import (
     ProviderLog,
-    bench_campaign,
     bench_sms_channel,
     celery_processes,
     generate_subscribers,
@@ -45,12 +44,12 @@ from bench.harness import (
 from bench.stop_latency import (
     CHANNEL_NUMBER,
     PROVIDER_LATENCY,
-    QUIET_WORKER_FLAGS,
     STOPS_PER_MINUTE,
     WAVE_BODIES,
     LedgerWatch,
     Phase,
     Webhooks,
+    draft_wave,
     flood_phase,
     quantile,
     run_against_the_provider,
@@ -58,6 +57,7 @@ from bench.stop_latency import (
     wait_for_wave,
     wave_messages_after_stop,
     welcome_figures,
+    worker_and_beat_commands,
 )
 
 DATABASE = "amani_bench_eve"
@@ -109,7 +109,7 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     from django.db import connection
     from django.db.models import Count
 
-    from campaigns.models import Segment, Variant, Wave, WaveStatus
+    from campaigns.models import Wave, WaveStatus
     from campaigns.tasks import fanout
     from outreach.models import ConsentEvent, OutboundMessage, Role
     from outreach.services.organizations import member_add
@@ -127,26 +127,16 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     stoppers = _spread_over_audience(
         connection, organization.pk, int(SECONDS * STOPS_PER_MINUTE / 60)
     )
-    campaign = bench_campaign(organization)
+    wave = draft_wave(channel)
+    campaign = wave.campaign
     funder = member_add(organization=organization, username="funder", role=Role.FUNDER)
     campaign.funders.add(funder.membership.user)
-    wave = Wave.objects.create(
-        organization=organization,
-        campaign=campaign,
-        name="E-1",
-        segment=Segment.objects.create(organization=organization, name="All"),
-        status=WaveStatus.DRAFT,
-    )
-    wave.channels.set([channel])
-    Variant.objects.create(wave=wave, language="en", body=WAVE_BODIES[0])
-    Variant.objects.create(wave=wave, language="sw", body=WAVE_BODIES[1])
 
     with gunicorn(env) as base_url, tempfile.TemporaryDirectory() as folder:
         sender = Webhooks(
             f"{base_url}/webhooks/twilio/{channel.uuid}/inbound/", AUTH_TOKEN, ACCOUNT_SID
         )
-        beat = ["beat", "--schedule", f"{folder}/beat-schedule", "--loglevel", "WARNING"]
-        commands = [command + QUIET_WORKER_FLAGS for command in WORKERS] + [beat]
+        commands = worker_and_beat_commands(Path(folder))
         worker_env = {**env, "PUBLIC_BASE_URL": base_url}
         status_url = f"{base_url}/webhooks/twilio/{channel.uuid}/status/"
         with (

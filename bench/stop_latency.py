@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.harness import (
@@ -105,7 +106,7 @@ def run_against_the_provider(
 def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     from django.db import connection
 
-    from campaigns.models import Segment, Variant, Wave, WaveStatus
+    from campaigns.models import Wave, WaveStatus
     from campaigns.tasks import fanout
     from outreach.models import ConsentEvent, Subscriber
     from tests.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN
@@ -126,24 +127,13 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     flood_count = int(FLOOD_SECONDS * STOPS_PER_MINUTE / 60)
     step = WAVE_SUBSCRIBERS // flood_count
     flood_stoppers = [people[i * step + step // 2] for i in range(flood_count)]
-    campaign = bench_campaign(organization)
-    wave = Wave.objects.create(
-        organization=organization,
-        campaign=campaign,
-        name="E-1",
-        segment=Segment.objects.create(organization=organization, name="All"),
-        status=WaveStatus.DRAFT,
-    )
-    wave.channels.set([channel])
-    Variant.objects.create(wave=wave, language="en", body=WAVE_BODIES[0])
-    Variant.objects.create(wave=wave, language="sw", body=WAVE_BODIES[1])
+    wave = draft_wave(channel)
     ledger_table = ConsentEvent._meta.db_table
 
     with gunicorn(env) as base_url, tempfile.TemporaryDirectory() as folder:
         path = f"/webhooks/twilio/{channel.uuid}/inbound/"
         sender = Webhooks(base_url + path, AUTH_TOKEN, ACCOUNT_SID)
-        beat = ["beat", "--schedule", f"{folder}/beat-schedule", "--loglevel", "WARNING"]
-        commands = [command + QUIET_WORKER_FLAGS for command in WORKERS] + [beat]
+        commands = worker_and_beat_commands(Path(folder))
         worker_env = {**env, "PUBLIC_BASE_URL": base_url}
         with celery_processes(worker_env, commands, Path(folder)):
             ledger = LedgerWatch(env["DATABASE_URL"], ledger_table, idle_stoppers + flood_stoppers)
@@ -174,6 +164,31 @@ class Phase:
     schedule_lag_max: float = 0.0
     webhooks: dict[str, list[float]] = field(default_factory=dict)  # kind -> response seconds
     errors: int = 0
+
+
+def draft_wave(channel: Any) -> Any:
+    """The wave these benchmarks send: to everyone on `channel`, in English and Swahili, a
+    draft until its fan-out."""
+    from campaigns.models import Segment, Variant, Wave, WaveStatus
+
+    organization = channel.organization
+    wave = Wave.objects.create(
+        organization=organization,
+        campaign=bench_campaign(organization),
+        name="E-1",
+        segment=Segment.objects.create(organization=organization, name="All"),
+        status=WaveStatus.DRAFT,
+    )
+    wave.channels.set([channel])
+    Variant.objects.create(wave=wave, language="en", body=WAVE_BODIES[0])
+    Variant.objects.create(wave=wave, language="sw", body=WAVE_BODIES[1])
+    return wave
+
+
+def worker_and_beat_commands(folder: Path) -> list[list[str]]:
+    """The Celery processes of a run: the prefork workers (quiet) and a beat of its own."""
+    beat = ["beat", "--schedule", f"{folder}/beat-schedule", "--loglevel", "WARNING"]
+    return [command + QUIET_WORKER_FLAGS for command in WORKERS] + [beat]
 
 
 def _idle_phase(
