@@ -25,9 +25,11 @@ from bench.harness import (
 
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "1000000"))  # smaller for a quick look
 NAIVE_FANOUT = 20_000
-DISPATCHED = 10_000
-NAIVE_DISPATCH = 1_000
-SLOW_MESSAGES = 500
+# Each dispatch phase sends messages of the first wave none sent before: at most these many,
+# fewer for a small BENCH_SUBSCRIBERS (all phases together send under half the wave).
+DISPATCHED = min(10_000, SUBSCRIBERS // 5)
+NAIVE_DISPATCH = min(1_000, SUBSCRIBERS // 50)
+SLOW_MESSAGES = min(500, SUBSCRIBERS // 100)
 SLOW_RATE = 50
 CALLBACKS = 3_000
 
@@ -176,6 +178,8 @@ def run() -> dict:
             .order_by("pk")
             .values_list("pk", flat=True)[:count]
         )
+        if len(ids) < count:
+            raise RuntimeError(f"only {len(ids)} unsent messages left for a phase of {count}")
         OutboundMessage.objects.filter(pk__in=ids).update(status=OutboundStatus.QUEUED)
         return ids
 
