@@ -81,13 +81,15 @@ TARGET_PER_SECOND = 500  # issue 16
 CAPACITY_MODEL_PER_SECOND = 106  # bench capacity's model for this machine (bench/README.md)
 TARGET_STOP_P99 = 1.0
 
+# gunicorn's sync workers: config/gunicorn.py's default for 2 cores (WEB_CONCURRENCY).
+WEB_WORKERS = int(os.environ.get("BENCH_EVE_WEB_WORKERS", "5"))
 WORKERS = [
     ["worker", "--queues", "priority", "--concurrency", "2", "--hostname", "evebench-priority@%h"],
     ["worker", "--queues", "bulk", "--concurrency", "4", "--hostname", "evebench-bulk@%h"],
 ]
 OBSERVER = "this process: JOINs, STOPs, funder, observers"
 ROLES = [
-    "gunicorn (2 sync workers)",
+    f"gunicorn ({WEB_WORKERS} sync workers)",
     "celery priority (2 processes)",
     "celery bulk (4 processes)",
     "celery beat",
@@ -132,7 +134,7 @@ def _measure(env: dict[str, str], provider: ProviderLog) -> dict:
     funder = member_add(organization=organization, username="funder", role=Role.FUNDER)
     campaign.funders.add(funder.membership.user)
 
-    with gunicorn(env) as base_url, tempfile.TemporaryDirectory() as folder:
+    with gunicorn(env, workers=WEB_WORKERS) as base_url, tempfile.TemporaryDirectory() as folder:
         sender = Webhooks(
             f"{base_url}/webhooks/twilio/{channel.uuid}/inbound/", AUTH_TOKEN, ACCOUNT_SID
         )
@@ -324,7 +326,7 @@ def _report(
         "method": {
             "provider_latency_seconds": PROVIDER_LATENCY,
             "channel_rate_per_second": CHANNEL_RATE,
-            "workers": "gunicorn 2 sync; priority: 2 prefork processes; bulk: 4; beat",
+            "workers": f"gunicorn {WEB_WORKERS} sync; priority: 2 prefork processes; bulk: 4; beat",
             "receipts": "queued +0.2 s, sent +1 s, delivered (undelivered 3%) +3 s after accept",
             "cpu": "psutil user+system per process (children included per role), sampled "
             f"every {SAMPLE_EVERY:.0f} s; PostgreSQL: backends of this database from "

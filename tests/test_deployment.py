@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfile describe the production stack the README promises."""
 
 import http.client
+import importlib
 import json
 import os
 import re
@@ -116,6 +117,21 @@ def test_every_setting_the_app_reads_is_documented_in_the_readme():
     assert read
     for variable in sorted(read):
         assert f"`{variable}`" in readme, f"{variable} is not in the README's configuration table"
+
+
+@pytest.mark.parametrize(("concurrency", "workers"), [(None, 5), ("9", 9)])
+def test_gunicorn_runs_two_workers_a_core_and_one_for_two_cores_or_web_concurrency(
+    monkeypatch, concurrency, workers
+):
+    if concurrency is None:
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    else:
+        monkeypatch.setenv("WEB_CONCURRENCY", concurrency)
+    import config.gunicorn
+
+    assert importlib.reload(config.gunicorn).workers == workers
+    assert SERVICES["web"]["environment"]["WEB_CONCURRENCY"] == "${WEB_CONCURRENCY:-5}"
+    assert "`WEB_CONCURRENCY`" in (ROOT / "README.md").read_text()
 
 
 def test_the_web_service_runs_the_dockerfiles_gunicorn_command():
