@@ -19,6 +19,7 @@ _kept: TTLCache[tuple[uuid.UUID, tuple[str, ...]], Channel | None] = TTLCache(
     maxsize=10_000, ttl=TTL_SECONDS
 )
 _lock = threading.Lock()
+_NOT_KEPT = object()  # None is a kept answer too: no such active channel
 
 
 def webhook_channel(
@@ -29,8 +30,9 @@ def webhook_channel(
     key = (channel_uuid, kinds)
     if not fresh:
         with _lock:
-            if key in _kept:
-                return _kept[key]
+            kept = _kept.get(key, _NOT_KEPT)  # one lookup: an entry may expire between two
+        if kept is not _NOT_KEPT:
+            return kept
     channel = (
         Channel.objects.select_related("organization")
         .filter(uuid=channel_uuid, kind__in=kinds, is_active=True)
