@@ -20,20 +20,16 @@ def run() -> dict:
     auth = {"Authorization": f"Token {token}"}
     with gunicorn(env) as base_url:
         load("warm-up", base_url + "/api/v1/organization/", requests=200, headers=auth)
+        requests = [
+            ("GET /healthz (floor)", "/healthz", None),
+            ("GET /api/v1/organization/", "/api/v1/organization/", auth),
+            ("GET /api/v1/members/?page_size=50", "/api/v1/members/?page_size=50", auth),
+        ]
         if wrk_available():
             generator = "wrk"
-            floor = wrk_load("GET /healthz (floor, wrk)", base_url + "/healthz", seconds=8)
-            detail = wrk_load(
-                "GET /api/v1/organization/ (wrk)",
-                base_url + "/api/v1/organization/",
-                seconds=8,
-                headers=auth,
-            )
-            listing = wrk_load(
-                "GET /api/v1/members/?page_size=50 (wrk)",
-                base_url + "/api/v1/members/?page_size=50",
-                seconds=8,
-                headers=auth,
+            floor, detail, listing = (
+                wrk_load(f"{name} (wrk)", base_url + path, seconds=8, headers=headers)
+                for name, path, headers in requests
             )
         else:
             generator = "python threads (install wrk for a lighter load generator)"
@@ -45,11 +41,7 @@ def run() -> dict:
                     concurrency=CONCURRENCY,
                     headers=headers,
                 )
-                for name, path, headers in (
-                    ("GET /healthz (floor)", "/healthz", None),
-                    ("GET /api/v1/organization/", "/api/v1/organization/", auth),
-                    ("GET /api/v1/members/?page_size=50", "/api/v1/members/?page_size=50", auth),
-                )
+                for name, path, headers in requests
             )
     for result in (floor, detail, listing):
         print("  " + result.line())

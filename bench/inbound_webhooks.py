@@ -43,11 +43,12 @@ def run() -> dict:
     channel = bench_sms_channel(messages_per_second=100_000)
     path = f"/webhooks/twilio/{channel.uuid}/inbound/"
 
-    generator = "wrk" if wrk_available() else "python threads (install wrk)"
+    use_wrk = wrk_available()
+    generator = "wrk" if use_wrk else "python threads (install wrk)"
 
     def requests_for(base_url: str) -> list[tuple[bytes, dict[str, str]]]:
         prepared = []
-        for index in range((WRK_REQUESTS if wrk_available() else REQUESTS) + 200):
+        for index in range((WRK_REQUESTS if use_wrk else REQUESTS) + 200):
             sid = "SM" + uuid.uuid4().hex
             form = {
                 "AccountSid": ACCOUNT_SID,
@@ -89,7 +90,7 @@ def run() -> dict:
                     method="POST",
                     body_for=lambda i, w=warm: w[i],
                 )
-                if wrk_available():
+                if use_wrk:
                     results[name] = wrk_load(
                         f"POST inbound webhook, {name} (wrk)",
                         base_url + path,
